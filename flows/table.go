@@ -1,0 +1,471 @@
+package flows
+
+import (
+	"time"
+
+	"github.com/rstscope/rstscope/capture"
+)
+
+// Key is a connection's 5-tuple (the protocol is always TCP) in canonical
+// order, so both directions of a connection map to the same Key.
+type Key struct {
+	LoAddr, HiAddr [16]byte
+	LoPort, HiPort uint16
+}
+
+// KeyOf returns p's canonical key.
+func KeyOf(p *capture.Packet) Key {
+	s, d := p.Src.As16(), p.Dst.As16()
+	if less(s, p.SrcPort, d, p.DstPort) {
+		return Key{LoAddr: s, HiAddr: d, LoPort: p.SrcPort, HiPort: p.DstPort}
+	}
+	return Key{LoAddr: d, HiAddr: s, LoPort: p.DstPort, HiPort: p.SrcPort}
+}
+
+func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return ap <= bp
+}
+
+// Config bounds a Table.
+type Config struct {
+	// IdleTimeout expires a connection that has seen no packet for this long
+	// (capture time). Zero means 5 minutes: longer than the idle timeouts of
+	// common load balancers (AWS NLB 350 s is the exception; raise it for those).
+	IdleTimeout time.Duration
+	// ClosedTimeout expires a connection this long after it was reset or
+	// both sides sent FIN. Zero means 30 seconds.
+	ClosedTimeout time.Duration
+	// MaxConns caps the number of tracked connections; when full, the least
+	// recently active connection is evicted. Zero means 1,000,000.
+	MaxConns int
+}
+
+func (c *Config) defaults() {
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.ClosedTimeout <= 0 {
+		c.ClosedTimeout = 30 * time.Second
+	}
+	if c.MaxConns <= 0 {
+		c.MaxConns = 1_000_000
+	}
+}
+
+// EndReason says why a connection left the table.
+type EndReason uint8
+
+const (
+	EndIdle         EndReason = iota // no packet for Config.IdleTimeout
+	EndClosed                        // reset or closed, then Config.ClosedTimeout passed
+	EndEvicted                       // the table was full (Config.MaxConns)
+	EndReincarnated                  // a new SYN reused the 5-tuple
+	EndFlush                         // the input ended (Table.Flush)
+)
+
+// TableStats counts what a Table has done.
+type TableStats struct {
+	Conns     uint64 // connections created
+	Open      int    // connections tracked now
+	MaxOpen   int    // most connections tracked at once
+	Expired   uint64 // removed after IdleTimeout or ClosedTimeout
+	Evicted   uint64 // removed early because the table was full
+	Midstream uint64 // connections first seen without SYN or SYN-ACK
+}
+
+// Table tracks TCP connections. It is not safe for concurrent use.
+//
+// Memory follows the number of open connections: each is a fixed-size Conn
+// (about 2 KiB, most of it the reassembled first bytes), recycled through a
+// free list, so the per-packet path allocates nothing once the table has
+// grown to its working size.
+type Table struct {
+	cfg   Config
+	conns map[Key]*Conn
+	// open and closed are LRU lists (head = most recent); a connection moves
+	// to closed when it is reset or both sides have sent FIN.
+	open, closed list
+	free         []*Conn
+	stats        TableStats
+	gen          uint64
+	// OnEnd, if set, is called before a connection is removed or reused.
+	OnEnd func(c *Conn, why EndReason)
+}
+
+type list struct{ head, tail *Conn }
+
+func (l *list) pushFront(c *Conn) {
+	c.prev, c.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = c
+	}
+	l.head = c
+	if l.tail == nil {
+		l.tail = c
+	}
+}
+
+func (l *list) remove(c *Conn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+// NewTable returns an empty table.
+func NewTable(cfg Config) *Table {
+	cfg.defaults()
+	return &Table{cfg: cfg, conns: make(map[Key]*Conn, 1024)}
+}
+
+// Stats returns the table's counters.
+func (t *Table) Stats() TableStats {
+	s := t.stats
+	s.Open = len(t.conns)
+	return s
+}
+
+// Closed reports whether c is reset or closed by both sides.
+func (c *Conn) Closed() bool {
+	return c.ResetStanding() || (c.Half[0].SawFIN && c.Half[1].SawFIN)
+}
+
+func (t *Table) listOf(c *Conn) *list {
+	if c.inClosed {
+		return &t.closed
+	}
+	return &t.open
+}
+
+// Lookup returns p's connection and the direction p travels in, creating the
+// connection if it is new and starting a new incarnation when a SYN reuses
+// the 5-tuple of a connection that was reset or closed. It expires idle
+// connections first, by p's timestamp. Lookup does not record p: call Apply
+// after inspecting the connection's state as it was before p.
+func (t *Table) Lookup(p *capture.Packet) (*Conn, Dir) {
+	t.expire(p.Time)
+	k := KeyOf(p)
+	c := t.conns[k]
+	if c == nil {
+		c = t.create(k, p)
+	} else if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && t.reincarnates(c, p) {
+		t.end(c, EndReincarnated)
+		delete(t.conns, k)
+		t.recycle(c)
+		c = t.create(k, p)
+	}
+	if p.Src == c.Half[FromClient].Addr.Addr() && p.SrcPort == c.Half[FromClient].Addr.Port() {
+		return c, FromClient
+	}
+	return c, FromServer
+}
+
+// reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
+func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
+	if c.Closed() || c.Half[0].SawFIN || c.Half[1].SawFIN {
+		return true
+	}
+	cl := &c.Half[FromClient]
+	// A SYN with another ISN from the same client before any SYN-ACK is a
+	// new attempt only if the old one is long gone; otherwise treat it as a
+	// retransmission with a changed ISN (some stacks do that).
+	if cl.SawSYN && c.Established() && p.Seq != cl.ISN {
+		return true
+	}
+	return false
+}
+
+func (t *Table) create(k Key, p *capture.Packet) *Conn {
+	if len(t.conns) >= t.cfg.MaxConns {
+		victim := t.closed.tail
+		if victim == nil {
+			victim = t.open.tail
+		}
+		if victim != nil {
+			t.stats.Evicted++
+			t.remove(victim, EndEvicted)
+		}
+	}
+	var c *Conn
+	if n := len(t.free); n > 0 {
+		c = t.free[n-1]
+		t.free = t.free[:n-1]
+	} else {
+		c = new(Conn)
+	}
+	t.gen++
+	t.stats.Conns++
+	c.gen = t.gen
+	c.ID = t.stats.Conns
+	c.Key = k
+	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	switch {
+	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN:
+		c.Half[FromClient].Addr, c.Half[FromServer].Addr = src, dst
+	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN|capture.ACK:
+		c.Half[FromClient].Addr, c.Half[FromServer].Addr = dst, src
+		c.SYNMissed = true
+	default:
+		c.Midstream = true
+		t.stats.Midstream++
+		if ServerByPort(src.Port(), dst.Port()) {
+			c.Half[FromClient].Addr, c.Half[FromServer].Addr = dst, src
+		} else {
+			c.Half[FromClient].Addr, c.Half[FromServer].Addr = src, dst
+		}
+	}
+	c.FirstTime = p.Time
+	c.LastTime = p.Time
+	t.conns[k] = c
+	t.open.pushFront(c)
+	if n := len(t.conns); n > t.stats.MaxOpen {
+		t.stats.MaxOpen = n
+	}
+	return c
+}
+
+// ServerByPort guesses, for a connection whose SYN was not captured, whether
+// the endpoint with port a is the server rather than the one with port b: a
+// well-known port (below 1024) beats any other, a port below the Linux
+// ephemeral range (32768) beats one inside it, and otherwise the lower port
+// wins. It is a heuristic and verdicts that rely on it say so.
+func ServerByPort(a, b uint16) bool {
+	rank := func(p uint16) int {
+		switch {
+		case p < 1024:
+			return 0
+		case p < 32768:
+			return 1
+		}
+		return 2
+	}
+	if ra, rb := rank(a), rank(b); ra != rb {
+		return ra < rb
+	}
+	return a < b
+}
+
+func (t *Table) end(c *Conn, why EndReason) {
+	if t.OnEnd != nil {
+		t.OnEnd(c, why)
+	}
+}
+
+func (t *Table) remove(c *Conn, why EndReason) {
+	t.end(c, why)
+	delete(t.conns, c.Key)
+	t.listOf(c).remove(c)
+	t.recycle(c)
+}
+
+func (t *Table) recycle(c *Conn) {
+	if c.prev != nil || c.next != nil || t.open.head == c || t.closed.head == c {
+		t.listOf(c).remove(c)
+	}
+	gen := c.gen
+	*c = Conn{}
+	c.gen = gen
+	t.free = append(t.free, c)
+}
+
+func (t *Table) expire(now time.Time) {
+	for c := t.closed.tail; c != nil && now.Sub(c.LastTime) > t.cfg.ClosedTimeout; c = t.closed.tail {
+		t.stats.Expired++
+		t.remove(c, EndClosed)
+	}
+	for c := t.open.tail; c != nil && now.Sub(c.LastTime) > t.cfg.IdleTimeout; c = t.open.tail {
+		t.stats.Expired++
+		t.remove(c, EndIdle)
+	}
+}
+
+// Flush ends every connection (calling OnEnd with EndFlush), oldest first.
+func (t *Table) Flush() {
+	for _, l := range []*list{&t.closed, &t.open} {
+		for c := l.tail; c != nil; c = l.tail {
+			t.remove(c, EndFlush)
+		}
+	}
+}
+
+// Each calls f for every tracked connection, in no particular order.
+func (t *Table) Each(f func(*Conn)) {
+	for _, c := range t.conns {
+		f(c)
+	}
+}
+
+// Apply records p, travelling in direction d, in connection c.
+func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
+	h := &c.Half[d]
+	rst := p.Flags&capture.RST != 0
+	if h.Packets == 0 {
+		h.FirstTime = p.Time
+	}
+	h.Packets++
+	h.PayloadBytes += uint64(p.PayloadLen)
+	h.LastTime = p.Time
+	c.GapBefore = p.Time.Sub(c.LastTime)
+	c.LastTime = p.Time
+
+	if rst {
+		h.RSTs++
+		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, p.Time
+		c.RSTs++
+		if !c.ResetStanding() {
+			c.FirstRST = p.Frame
+			c.FirstRSTDir = d
+		}
+		c.LastRST = p.Frame
+		c.LastRSTTime = p.Time
+		t.touch(c)
+		return
+	}
+
+	h.LastOrdinary = p.Time
+	// TTL, IP ID and DF history of the sender's ordinary packets.
+	h.addTTL(p.TTL)
+	h.TTLLast = p.TTL
+	h.TTLCount++
+	if p.HasIPID {
+		if h.IPIDCount > 0 {
+			step := p.IPID - h.IPIDLast
+			if step >= 0x8000 { // a backward step: its circular distance
+				step = -step
+			}
+			h.IPIDMaxStep = max(h.IPIDMaxStep, step)
+		}
+		h.IPIDLast = p.IPID
+		h.IPIDCount++
+		if p.IPID == 0 {
+			h.IPIDZero++
+		}
+	}
+	if p.DF {
+		h.DFCount++
+	}
+
+	// Sequence space (RFC 9293 §3.4).
+	if p.Flags&capture.SYN != 0 {
+		h.ISN = p.Seq
+		h.SawSYN = true
+		if d == FromClient && p.Flags&capture.ACK == 0 {
+			c.SYNTime = p.Time
+			c.SYNs++
+		} else if d == FromServer && p.Flags&capture.ACK != 0 && c.SYNACKTime.IsZero() {
+			c.SYNACKTime = p.Time
+		}
+	}
+	end := p.Seq + p.SeqLen()
+	if !h.HasSeq || SeqLess(h.SndNxt, end) {
+		h.SndNxt = end
+		h.HasSeq = true
+	}
+	if p.Flags&capture.ACK != 0 {
+		h.LastAck = p.Ack
+		h.HasAck = true
+		if d == FromClient && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.SYNACKTime.IsZero() &&
+			p.Ack == c.Half[FromServer].ISN+1 {
+			c.ACKTime = p.Time
+		}
+	}
+	h.Window = p.Window
+	if p.Flags&capture.FIN != 0 && !h.SawFIN {
+		h.SawFIN = true
+		h.FINSeq = p.Seq + uint32(p.PayloadLen)
+		h.FINTime = p.Time
+	}
+
+	if p.PayloadLen > 0 {
+		h.LastPayloadTime = p.Time
+		if c.Turns == 0 || c.LastPayDir != d {
+			c.Turns++
+			c.LastPayDir = d
+			h.turnN = uint8(copy(h.turn[:], p.Payload()))
+		}
+		h.reassemble(p)
+		if pl := p.Payload(); len(pl) >= 5 && pl[0] == 21 && pl[1] == 3 {
+			if n := int(pl[3])<<8 | int(pl[4]); n == 2 && len(pl) >= 7 {
+				h.Alert = [2]byte{pl[5], pl[6]}
+				h.HasAlert = true
+			} else {
+				h.EncryptedAlert = true
+			}
+		}
+	}
+
+	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, Time: p.Time, Seq: p.Seq, End: end, Ack: p.Ack,
+		Flags: p.Flags, IPID: p.IPID, TTL: p.TTL, Length: p.PayloadLen}
+	h.ringN++
+	if h.ringC < seenRing {
+		h.ringC++
+	}
+	t.touch(c)
+}
+
+// touch moves c to the front of its LRU list, switching lists when it closes.
+func (t *Table) touch(c *Conn) {
+	closed := c.Closed()
+	if closed != c.inClosed {
+		t.listOf(c).remove(c)
+		c.inClosed = closed
+		t.listOf(c).pushFront(c)
+		return
+	}
+	l := t.listOf(c)
+	if l.head != c {
+		l.remove(c)
+		l.pushFront(c)
+	}
+}
+
+// reassemble appends p's captured payload to the head of the stream when it
+// continues it in sequence order.
+func (h *Half) reassemble(p *capture.Packet) {
+	if !h.headSet {
+		h.headSet = true
+		if h.SawSYN {
+			h.headBase = h.ISN + 1
+		} else {
+			h.headBase = p.Seq
+		}
+	}
+	if int(h.headN) == HeadCap {
+		return
+	}
+	pl := p.Payload()
+	off := int64(int32(p.Seq - h.headBase))
+	if off < 0 { // starts before the head: skip what precedes it
+		if -off >= int64(len(pl)) {
+			return
+		}
+		pl = pl[-off:]
+		off = 0
+	}
+	if off > int64(h.headN) {
+		h.headGap = true
+		return
+	}
+	if skip := int64(h.headN) - off; skip < int64(len(pl)) {
+		h.headN += uint16(copy(h.head[h.headN:], pl[skip:]))
+	}
+}
+
+// SeqLess reports whether sequence number a precedes b in the modulo-2^32
+// sequence space (RFC 9293 §3.4, RFC 1982 serial number arithmetic).
+func SeqLess(a, b uint32) bool { return int32(a-b) < 0 }
+
+// SeqDiff returns b − a as a signed distance in sequence space.
+func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }

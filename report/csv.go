@@ -1,0 +1,94 @@
+package report
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/rstscope/rstscope/rstanalysis"
+)
+
+// csvHeader names the CSV columns; the names are the JSON keys, evidence last
+// because it is the longest.
+var csvHeader = []string{"file", "frame", "ts", "client", "server", "from", "origin", "confidence",
+	"phase", "cause", "flags", "ttl", "seq", "ack", "rtt_ms", "midstream", "request", "response",
+	"event", "relation", "vantage", "evidence"}
+
+// csvEvidenceSep joins evidence lines in one CSV field.
+const csvEvidenceSep = " | "
+
+type csvWriter struct {
+	out
+	cw     *csv.Writer
+	opts   Options
+	header bool
+	rec    []string
+}
+
+func newCSVWriter(w io.Writer, opts Options) *csvWriter {
+	c := &csvWriter{out: newOut(w), opts: opts, rec: make([]string, len(csvHeader))}
+	c.cw = csv.NewWriter(c.bw)
+	return c
+}
+
+func (c *csvWriter) Write(v *rstanalysis.Verdict) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if !c.header {
+		c.header = true
+		c.record(csvHeader)
+	}
+	rtt := ""
+	if v.RTT > 0 {
+		rtt = strconv.FormatFloat(rttMillis(v.RTT), 'f', -1, 64)
+	}
+	r := c.rec
+	r[0], r[1], r[2] = v.File, strconv.FormatUint(v.Frame, 10), timestamp(v.Time)
+	r[3], r[4], r[5], r[6] = endpoint(v.Client), endpoint(v.Server), v.From.String(), v.Origin.String()
+	r[7], r[8], r[9] = confText(v.Confidence), v.Phase.String(), v.Cause.String()
+	r[10], r[11] = v.Flags, strconv.Itoa(int(v.TTL))
+	r[12], r[13] = strconv.FormatUint(uint64(v.Seq), 10), strconv.FormatUint(uint64(v.Ack), 10)
+	r[14], r[15], r[16], r[17] = rtt, strconv.FormatBool(v.Midstream), v.Request, v.Response
+	r[18], r[19], r[20] = strconv.FormatUint(v.Event, 10), v.Relation, vantage(v)
+	r[21] = strings.Join(v.Evidence, csvEvidenceSep)
+	c.record(r)
+	if c.opts.Stream {
+		return c.flush()
+	}
+	return c.err
+}
+
+func (c *csvWriter) record(r []string) {
+	if c.err == nil {
+		c.err = c.cw.Write(r)
+	}
+}
+
+// Close writes the header if no verdict came, so the file still parses
+// with its columns, then flushes. CSV carries no summary.
+func (c *csvWriter) Close(Summary) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	c.closed = true
+	if !c.header {
+		c.header = true
+		c.record(csvHeader)
+	}
+	c.cw.Flush()
+	if c.err == nil {
+		c.err = c.cw.Error()
+	}
+	return c.flush()
+}
+
+// flush pushes the csv.Writer's buffer through to the underlying writer.
+func (c *csvWriter) flush() error {
+	if c.err == nil {
+		c.cw.Flush()
+		c.err = c.cw.Error()
+	}
+	return c.out.flush()
+}
