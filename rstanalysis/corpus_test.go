@@ -108,7 +108,9 @@ func (l *label) matches(client, server netip.AddrPort) bool {
 }
 
 // wildcard reports whether the label names no endpoint at all.
-func (l *label) wildcard() bool { return !l.oHost.IsValid() && !l.rHost.IsValid() && l.oPort < 0 && l.rPort < 0 }
+func (l *label) wildcard() bool {
+	return !l.oHost.IsValid() && !l.rHost.IsValid() && l.oPort < 0 && l.rPort < 0
+}
 
 // rstLabels reads a .gt.tsv beside a capture: the connections whose peer
 // tool says which side sent a RST. Tools that give no side (Arkime's rst
