@@ -34,8 +34,9 @@ func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
 // Config bounds a Table.
 type Config struct {
 	// IdleTimeout expires a connection that has seen no packet for this long
-	// (capture time). Zero means 5 minutes: longer than the idle timeouts of
-	// common load balancers (AWS NLB 350 s is the exception; raise it for those).
+	// (capture time). Zero means 10 minutes: longer than the idle timeouts
+	// of common load balancers and NATs (AWS NLB 350 s, Azure LB 4 min), so
+	// that the RST that ends such a connection still finds its history.
 	IdleTimeout time.Duration
 	// ClosedTimeout expires a connection this long after it was reset or
 	// both sides sent FIN. Zero means 30 seconds.
@@ -47,7 +48,7 @@ type Config struct {
 
 func (c *Config) defaults() {
 	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = 5 * time.Minute
+		c.IdleTimeout = 10 * time.Minute
 	}
 	if c.ClosedTimeout <= 0 {
 		c.ClosedTimeout = 30 * time.Second

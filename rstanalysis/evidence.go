@@ -28,6 +28,7 @@ const (
 // whose address it carries, negative says it was. None is proof alone
 // (DESIGN.md §3); the decision sums them.
 const (
+	decisive = 2.0 // no endpoint stack sends it: outweighs anything a forger can copy
 	strong   = 1.0
 	moderate = 0.6
 	weak     = 0.3

@@ -157,10 +157,10 @@ func (pd *pending) ruleShape(p *capture.Packet) {
 	f := p.Flags
 	switch {
 	case f&capture.ReservedMask != 0:
-		pd.fs.add(ruleShape, strong, "reserved TCP flag bits set (0x%03x): a crafted packet, no stack sends that", uint16(f))
+		pd.fs.add(ruleShape, decisive, "reserved TCP flag bits set (0x%03x): a crafted packet, no stack sends that", uint16(f))
 		pd.injectedish = true
 	case f&(capture.SYN|capture.FIN) != 0:
-		pd.fs.add(ruleShape, strong, "RST combined with %s: a crafted packet, no stack sends that", (f & (capture.SYN | capture.FIN)).String())
+		pd.fs.add(ruleShape, decisive, "RST combined with %s: a crafted packet, no stack sends that", (f & (capture.SYN | capture.FIN)).String())
 		pd.injectedish = true
 	}
 	if p.HasIPID && p.IPID == 0 && p.DF && p.Window == 0 && p.Options == 0 {

@@ -1,0 +1,105 @@
+package rstanalysis
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/rstscope/rstscope/capture"
+)
+
+// steadyCapture returns a classic pcap, in memory, of conns connections
+// exchanging data (handshake, then requests and responses, no RST), n
+// packets in all.
+func steadyCapture(tb testing.TB, conns, n int) []byte {
+	tb.Helper()
+	cs := make([]*conv, conns)
+	for i := range cs {
+		cs[i] = newConv(uint16(40000 + i))
+		cs[i].rtt = time.Millisecond
+		cs[i].handshake()
+	}
+	for i := 0; len(cs[0].pkts)*conns < n; i++ {
+		for _, c := range cs {
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			c.after(time.Millisecond).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+		}
+	}
+	var buf bytes.Buffer
+	w := pcapgo.NewWriter(&buf)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		tb.Fatal(err)
+	}
+	sb := gopacket.NewSerializeBuffer()
+	for _, p := range merge(cs...) {
+		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: p.TTL, Id: p.IPID, Protocol: layers.IPProtocolTCP, Flags: layers.IPv4DontFragment,
+			SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
+		tcp := &layers.TCP{SrcPort: layers.TCPPort(p.SrcPort), DstPort: layers.TCPPort(p.DstPort), Seq: p.Seq, Ack: p.Ack,
+			SYN: p.Flags&capture.SYN != 0, ACK: p.Flags&capture.ACK != 0, PSH: p.Flags&capture.PSH != 0,
+			FIN: p.Flags&capture.FIN != 0, RST: p.Flags&capture.RST != 0, Window: p.Window}
+		_ = tcp.SetNetworkLayerForChecksum(ip)
+		if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+			eth, ip, tcp, gopacket.Payload(p.Payload())); err != nil {
+			tb.Fatal(err)
+		}
+		ci := gopacket.CaptureInfo{Timestamp: p.Time, CaptureLength: len(sb.Bytes()), Length: len(sb.Bytes())}
+		if err := w.WritePacket(ci, sb.Bytes()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+// TestPerPacketAllocs: once the connection table has grown to its working
+// size, decoding a frame and updating its connection allocate nothing.
+func TestPerPacketAllocs(t *testing.T) {
+	data := steadyCapture(t, 50, 6000)
+	src, err := capture.NewReader(bytes.NewReader(data), "steady", capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	an := New(Config{}, func(*Verdict) { t.Error("no RST in this capture") })
+	var p capture.Packet
+	step := func() {
+		if err := src.Next(&p); err != nil {
+			t.Fatalf("capture ran out: %v", err)
+		}
+		an.Packet(&p)
+	}
+	for range 1000 { // warm up: every connection created, buffers grown
+		step()
+	}
+	if allocs := testing.AllocsPerRun(4000, step); allocs != 0 {
+		t.Errorf("%v allocations per packet in steady state, want 0", allocs)
+	}
+}
+
+// BenchmarkPipeline measures decode + connection update + analysis per
+// packet over an in-memory capture.
+func BenchmarkPipeline(b *testing.B) {
+	data := steadyCapture(b, 200, 100_000)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets := 0
+	for b.Loop() {
+		src, err := capture.NewReader(bytes.NewReader(data), "steady", capture.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		an := New(Config{}, func(*Verdict) {})
+		var p capture.Packet
+		for src.Next(&p) == nil {
+			an.Packet(&p)
+			packets++
+		}
+		an.Flush()
+	}
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}

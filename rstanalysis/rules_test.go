@@ -1,0 +1,358 @@
+package rstanalysis
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rstscope/rstscope/capture"
+)
+
+// conv builds the packets of TCP conversations as a capture on the client
+// host holds them: the client's packets leave with TTL 64 (0 hops), the
+// server's arrive with sTTL, and the server is rtt away.
+type conv struct {
+	t0    time.Time
+	now   time.Duration
+	frame uint64
+	pkts  []capture.Packet
+
+	client, server netip.AddrPort
+	sTTL           uint8
+	cID, sID       uint16
+	cNxt, sNxt     uint32
+	rtt            time.Duration
+}
+
+var t0 = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
+
+func newConv(clientPort uint16) *conv {
+	return &conv{t0: t0, client: netip.AddrPortFrom(netip.MustParseAddr("10.0.0.1"), clientPort),
+		server: netip.MustParseAddrPort("192.0.2.80:80"), sTTL: 57, cID: 100, sID: 5000,
+		cNxt: 1000, sNxt: 9000, rtt: 20 * time.Millisecond}
+}
+
+// after advances the clock by d.
+func (c *conv) after(d time.Duration) *conv { c.now += d; return c }
+
+func (c *conv) pkt(fromServer bool, flags capture.Flags, payload string) *capture.Packet {
+	c.frame++
+	p := capture.Packet{Frame: c.frame, Time: c.t0.Add(c.now), Flags: flags, HasIPID: true, DF: true, Window: 64240}
+	if fromServer {
+		p.Src, p.SrcPort, p.Dst, p.DstPort = c.server.Addr(), c.server.Port(), c.client.Addr(), c.client.Port()
+		p.TTL, p.IPID, p.Seq, p.Ack = c.sTTL, c.sID, c.sNxt, c.cNxt
+		c.sID++
+	} else {
+		p.Src, p.SrcPort, p.Dst, p.DstPort = c.client.Addr(), c.client.Port(), c.server.Addr(), c.server.Port()
+		p.TTL, p.IPID, p.Seq, p.Ack = 64, c.cID, c.cNxt, c.sNxt
+		c.cID++
+	}
+	if flags&capture.ACK == 0 {
+		p.Ack = 0
+	}
+	p.PayloadLen = len(payload)
+	p.HeadN = copy(p.Head[:], payload)
+	if fromServer {
+		c.sNxt += p.SeqLen()
+	} else {
+		c.cNxt += p.SeqLen()
+	}
+	c.pkts = append(c.pkts, p)
+	return &c.pkts[len(c.pkts)-1]
+}
+
+func (c *conv) cli(flags capture.Flags, payload string) *capture.Packet { return c.pkt(false, flags, payload) }
+func (c *conv) srv(flags capture.Flags, payload string) *capture.Packet { return c.pkt(true, flags, payload) }
+
+// handshake: SYN now, SYN-ACK one RTT later, the client's ACK right after.
+func (c *conv) handshake() *conv {
+	c.cli(capture.SYN, "")
+	c.after(c.rtt).srv(capture.SYN|capture.ACK, "")
+	c.after(50 * time.Microsecond).cli(capture.ACK, "")
+	return c
+}
+
+// request sends an HTTP request and lets the server ACK it one RTT later.
+func (c *conv) request() *conv {
+	c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	c.after(c.rtt).srv(capture.ACK, "")
+	return c
+}
+
+// merge interleaves conversations by time and renumbers the frames.
+func merge(cs ...*conv) []capture.Packet {
+	var all []capture.Packet
+	for _, c := range cs {
+		all = append(all, c.pkts...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Time.Before(all[j].Time) })
+	for i := range all {
+		all[i].Frame = uint64(i + 1)
+	}
+	return all
+}
+
+func analyze(pkts []capture.Packet) []Verdict {
+	var vs []Verdict
+	a := New(Config{}, func(v *Verdict) { vs = append(vs, *v) })
+	for i := range pkts {
+		a.Packet(&pkts[i])
+	}
+	a.Flush()
+	return vs
+}
+
+type want struct {
+	origin   Origin
+	phase    Phase
+	cause    Cause
+	evidence string // a substring one evidence line must hold
+}
+
+// TestRules runs each evidence rule of DESIGN.md §3 on a conversation built
+// for it; the name of each case gives the rule's source.
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name  string
+		build func() []capture.Packet
+		want  want // for the last RST
+	}{
+		{"RFC9293-3.10.7.1/refusal with nothing to compare is unknown", func() []capture.Packet {
+			c := newConv(40000)
+			syn := c.cli(capture.SYN, "")
+			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
+			r.Seq, r.Ack = 0, syn.Seq+1
+			return merge(c)
+		}, want{OriginUnknown, PhaseSYN, CauseRefused, "no other packet from the server"}},
+
+		{"RFC9293-3.10.7.1+DESIGN-3.2/refusal matching the host's other SYN-ACK is the server", func() []capture.Packet {
+			base := newConv(40001).handshake()
+			c := newConv(40002)
+			c.after(time.Second)
+			syn := c.cli(capture.SYN, "")
+			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
+			r.Seq, r.Ack = 0, syn.Seq+1
+			return merge(base, c)
+		}, want{OriginServer, PhaseSYN, CauseRefused, "matches the server's packets on other connections"}},
+
+		{"DESIGN-3.2+3.6/firewall REJECT on the SYN: nearer TTL, faster than the host's RTT", func() []capture.Packet {
+			base := newConv(40001).handshake()
+			c := newConv(40002)
+			c.after(time.Second)
+			syn := c.cli(capture.SYN, "")
+			r := c.after(300 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+			r.Seq, r.Ack, r.TTL, r.IPID, r.Window = 0, syn.Seq+1, 63, 0, 0
+			return merge(base, c)
+		}, want{OriginMiddlebox, PhaseSYN, CauseFirewallReject, "sent from nearer than the server"}},
+
+		{"Weaver-NDSS2009/genuine SYN-ACK after a RST to the SYN", func() []capture.Packet {
+			c := newConv(40000)
+			syn := c.cli(capture.SYN, "")
+			r := c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			r.Seq, r.Ack, r.TTL = 0, syn.Seq+1, 60
+			c.sNxt = 9000
+			c.after(c.rtt).srv(capture.SYN|capture.ACK, "")
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseSYN, CauseInjected, "SYN-ACK (frame 3) arrived"}},
+
+		{"RFC9293-3.10.7.3/RST to a SYN whose ack is not ISN+1", func() []capture.Packet {
+			c := newConv(40000)
+			syn := c.cli(capture.SYN, "")
+			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
+			r.Seq, r.Ack = 0, syn.Seq
+			return merge(c)
+		}, want{OriginUnknown, PhaseSYN, CauseRefused, "is not the SYN's ISN+1"}},
+
+		{"DESIGN-3.7/reserved flag bits mark a crafted RST", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.RST|capture.ACK|capture.Reserved1, "")
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "reserved TCP flag bits"}},
+
+		{"DESIGN-3.6+3.4/injector near the client: faster than the RTT, server still sending", func() []capture.Packet {
+			c := newConv(40000).handshake()
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			r := c.after(200 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+			r.IPID = 31337
+			c.sID = 5001 // the real server goes on with its own IDs
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "the server kept sending after this RST"}},
+
+		{"DESIGN-3.6/injector copying the server's TTL is caught by timing and the race", func() []capture.Packet {
+			c := newConv(40000).handshake()
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			c.after(200 * time.Microsecond).srv(capture.RST, "")
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "sent from nearer than the server"}},
+
+		{"RFC9293-3.10.7.1/server aborts after the request (SO_LINGER 0)", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			return merge(c)
+		}, want{OriginServer, PhaseRequest, CauseServerAbort, "TTL 57 matches the server's packets"}},
+
+		{"DESIGN-3.3/IP ID jump on a RST from a sender whose IDs step by 1", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
+			r := c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			r.IPID = 40000
+			return merge(c)
+		}, want{OriginUnknown, PhaseResponse, CauseUnknown, "jumps by"}},
+
+		{"DESIGN-3.3/IP ID following the sender's own sequence", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
+			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			return merge(c)
+		}, want{OriginServer, PhaseResponse, CauseServerAbort, "follows the server's last"}},
+
+		{"DESIGN-3.8/seq beyond anything the sender sent", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			r := c.after(c.rtt).srv(capture.RST, "")
+			r.Seq += 100000
+			return merge(c)
+		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "bytes beyond anything the server sent"}},
+
+		{"DESIGN-3.9/keep-alive reuse: request on a connection the server closed", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			c.after(time.Millisecond).cli(capture.ACK, "")
+			c.after(4 * time.Second).srv(capture.FIN|capture.ACK, "")
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			r := c.after(c.rtt).srv(capture.RST, "")
+			r.Seq = c.sNxt
+			return merge(c)
+		}, want{OriginServer, PhaseClosing, CauseKeepaliveReuse, "TTL 57 matches"}},
+
+		{"DESIGN-3.9/middlebox forgot an idle connection: nearer RST answering the first packet after the gap", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+			c.after(time.Millisecond).cli(capture.ACK, "")
+			c.after(400 * time.Second).cli(capture.PSH|capture.ACK, "GET /later HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			r := c.after(time.Millisecond).srv(capture.RST, "")
+			r.TTL, r.IPID, r.Window = 63, 0, 0
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseIdle, CauseIdleTimeout, "first packet after 6m"}},
+
+		{"RFC8446-4.1.2/server resets the TLS handshake after the ClientHello", func() []capture.Packet {
+			c := newConv(40000)
+			c.server = netip.MustParseAddrPort("192.0.2.80:443")
+			c.handshake()
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, clientHello("example.com"))
+			c.after(c.rtt).srv(capture.RST|capture.ACK, "")
+			return merge(c)
+		}, want{OriginServer, PhaseTLSHandshake, CauseTLSReject, "TTL 57 matches"}},
+
+		{"Linux-tcp_check_req/accept-queue overflow answers the handshake ACK", func() []capture.Packet {
+			c := newConv(40000).handshake()
+			r := c.after(c.rtt).srv(capture.RST, "")
+			r.Seq = c.sNxt
+			return merge(c)
+		}, want{OriginServer, PhaseEstablished, CauseBacklogOverflow, "TTL 57 matches"}},
+
+		{"Zeek-issue-1119/a lone RST is backscatter, never the server", func() []capture.Packet {
+			c := newConv(40000)
+			c.srv(capture.RST|capture.ACK, "")
+			return merge(c)
+		}, want{OriginUnknown, PhaseMidstream, CauseUnknown, "no other packet of this connection"}},
+
+		{"RFC9293-3.10.7.1/a stack without the socket answers late data after its reset", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "more")
+			r := c.after(c.rtt).srv(capture.RST, "")
+			r.Seq = c.pkts[len(c.pkts)-2].Ack
+			return merge(c)
+		}, want{OriginServer, PhaseAfterReset, CauseLateSegment, "TTL 57 matches"}},
+
+		{"client aborts mid-response", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
+			c.after(time.Millisecond).cli(capture.RST|capture.ACK, "")
+			return merge(c)
+		}, want{OriginClient, PhaseResponse, CauseClientAbort, "TTL 64 matches the client's packets"}},
+
+		{"Wang-IMC2017/Great Firewall burst: seq X+1460 after a RST", func() []capture.Packet {
+			c := newConv(40000).handshake()
+			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			first := c.after(300 * time.Microsecond).srv(capture.RST, "")
+			seq := first.Seq
+			for _, jump := range []uint32{1460, 4380} {
+				r := c.after(10 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+				r.Seq = seq + jump
+			}
+			return merge(c)
+		}, want{OriginMiddlebox, PhaseAfterReset, CauseInjected, "Great Firewall"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			vs := analyze(tt.build())
+			if len(vs) == 0 {
+				t.Fatal("no verdict")
+			}
+			v := vs[len(vs)-1]
+			got := want{v.Origin, v.Phase, v.Cause, ""}
+			w := tt.want
+			w.evidence = ""
+			if got != w {
+				t.Errorf("got origin %v, phase %v, cause %v; want %v, %v, %v\nevidence:\n  %s",
+					v.Origin, v.Phase, v.Cause, w.origin, w.phase, w.cause, strings.Join(v.Evidence, "\n  "))
+			}
+			found := false
+			for _, e := range v.Evidence {
+				found = found || strings.Contains(e, tt.want.evidence)
+			}
+			if !found {
+				t.Errorf("no evidence line holds %q:\n  %s", tt.want.evidence, strings.Join(v.Evidence, "\n  "))
+			}
+			if (v.Origin == OriginUnknown) != (v.Confidence == 0) {
+				t.Errorf("origin %v with confidence %v", v.Origin, v.Confidence)
+			}
+		})
+	}
+}
+
+// clientHello builds a TLS 1.2 record holding a minimal ClientHello with
+// an SNI extension (RFC 8446 §4.1.2, RFC 6066 §3).
+func clientHello(sni string) string {
+	ext := []byte{0, 0} // server_name
+	name := []byte(sni)
+	list := append([]byte{0, byte(len(name) >> 8), byte(len(name))}, name...)
+	body := append([]byte{byte(len(list) >> 8), byte(len(list))}, list...)
+	ext = append(ext, byte(len(body)>>8), byte(len(body)))
+	ext = append(ext, body...)
+	hello := []byte{3, 3}
+	hello = append(hello, make([]byte, 32)...) // random
+	hello = append(hello, 0)                   // session id
+	hello = append(hello, 0, 2, 0x13, 0x01)    // one cipher suite
+	hello = append(hello, 1, 0)                // compression: null
+	hello = append(hello, byte(len(ext)>>8), byte(len(ext)))
+	hello = append(hello, ext...)
+	hs := append([]byte{1, 0, byte(len(hello) >> 8), byte(len(hello))}, hello...)
+	rec := append([]byte{22, 3, 1, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	return string(rec)
+}
+
+// TestVerdictOrder: verdicts come out in capture order even when a later
+// RST's connection ends first.
+func TestVerdictOrder(t *testing.T) {
+	a, b := newConv(40000).handshake(), newConv(40001).handshake()
+	a.after(time.Millisecond).srv(capture.RST|capture.ACK, "")
+	b.after(2 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+	vs := analyze(merge(a, b))
+	if len(vs) != 2 || vs[0].Frame >= vs[1].Frame {
+		t.Fatalf("verdict frames %v, want two in increasing order", frames(vs))
+	}
+}
+
+func frames(vs []Verdict) []uint64 {
+	var f []uint64
+	for _, v := range vs {
+		f = append(f, v.Frame)
+	}
+	return f
+}
