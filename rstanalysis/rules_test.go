@@ -63,14 +63,18 @@ func (c *conv) pkt(fromServer bool, flags capture.Flags, payload string) *captur
 	return &c.pkts[len(c.pkts)-1]
 }
 
-func (c *conv) cli(flags capture.Flags, payload string) *capture.Packet { return c.pkt(false, flags, payload) }
-func (c *conv) srv(flags capture.Flags, payload string) *capture.Packet { return c.pkt(true, flags, payload) }
+func (c *conv) cli(flags capture.Flags, payload string) *capture.Packet {
+	return c.pkt(false, flags, payload)
+}
+func (c *conv) srv(flags capture.Flags, payload string) *capture.Packet {
+	return c.pkt(true, flags, payload)
+}
 
 // handshake: SYN now, SYN-ACK one RTT later, the client's ACK right after.
 func (c *conv) handshake() *conv {
 	c.cli(capture.SYN, "")
 	c.after(c.rtt).srv(capture.SYN|capture.ACK, "")
-	c.after(50 * time.Microsecond).cli(capture.ACK, "")
+	c.after(50*time.Microsecond).cli(capture.ACK, "")
 	return c
 }
 
@@ -142,7 +146,7 @@ func TestRules(t *testing.T) {
 			c := newConv(40002)
 			c.after(time.Second)
 			syn := c.cli(capture.SYN, "")
-			r := c.after(300 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+			r := c.after(300*time.Microsecond).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack, r.TTL, r.IPID, r.Window = 0, syn.Seq+1, 63, 0, 0
 			return merge(base, c)
 		}, want{OriginMiddlebox, PhaseSYN, CauseFirewallReject, "sent from nearer than the server"}},
@@ -150,7 +154,7 @@ func TestRules(t *testing.T) {
 		{"Weaver-NDSS2009/genuine SYN-ACK after a RST to the SYN", func() []capture.Packet {
 			c := newConv(40000)
 			syn := c.cli(capture.SYN, "")
-			r := c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			r := c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack, r.TTL = 0, syn.Seq+1, 60
 			c.sNxt = 9000
 			c.after(c.rtt).srv(capture.SYN|capture.ACK, "")
@@ -174,7 +178,7 @@ func TestRules(t *testing.T) {
 		{"DESIGN-3.6+3.4/injector near the client: faster than the RTT, server still sending", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
-			r := c.after(200 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+			r := c.after(200*time.Microsecond).srv(capture.RST|capture.ACK, "")
 			r.IPID = 31337
 			c.sID = 5001 // the real server goes on with its own IDs
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
@@ -184,21 +188,21 @@ func TestRules(t *testing.T) {
 		{"DESIGN-3.6/injector copying the server's TTL is caught by timing and the race", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
-			c.after(200 * time.Microsecond).srv(capture.RST, "")
+			c.after(200*time.Microsecond).srv(capture.RST, "")
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
 			return merge(c)
 		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "sent from nearer than the server"}},
 
 		{"RFC9293-3.10.7.1/server aborts after the request (SO_LINGER 0)", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
-			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			return merge(c)
 		}, want{OriginServer, PhaseRequest, CauseServerAbort, "TTL 57 matches the server's packets"}},
 
 		{"DESIGN-3.3/IP ID jump on a RST from a sender whose IDs step by 1", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
-			r := c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			r := c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			r.IPID = 40000
 			return merge(c)
 		}, want{OriginUnknown, PhaseResponse, CauseUnknown, "jumps by"}},
@@ -206,7 +210,7 @@ func TestRules(t *testing.T) {
 		{"DESIGN-3.3/IP ID following the sender's own sequence", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
-			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			return merge(c)
 		}, want{OriginServer, PhaseResponse, CauseServerAbort, "follows the server's last"}},
 
@@ -221,7 +225,7 @@ func TestRules(t *testing.T) {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			c.after(time.Millisecond).cli(capture.ACK, "")
-			c.after(4 * time.Second).srv(capture.FIN|capture.ACK, "")
+			c.after(4*time.Second).srv(capture.FIN|capture.ACK, "")
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /next HTTP/1.1\r\nHost: example.com\r\n\r\n")
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq = c.sNxt
@@ -232,7 +236,7 @@ func TestRules(t *testing.T) {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			c.after(time.Millisecond).cli(capture.ACK, "")
-			c.after(400 * time.Second).cli(capture.PSH|capture.ACK, "GET /later HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			c.after(400*time.Second).cli(capture.PSH|capture.ACK, "GET /later HTTP/1.1\r\nHost: example.com\r\n\r\n")
 			r := c.after(time.Millisecond).srv(capture.RST, "")
 			r.TTL, r.IPID, r.Window = 63, 0, 0
 			return merge(c)
@@ -262,7 +266,7 @@ func TestRules(t *testing.T) {
 
 		{"RFC9293-3.10.7.1/a stack without the socket answers late data after its reset", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
-			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "more")
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq = c.pkts[len(c.pkts)-2].Ack
@@ -279,10 +283,10 @@ func TestRules(t *testing.T) {
 		{"Wang-IMC2017/Great Firewall burst: seq X+1460 after a RST", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
-			first := c.after(300 * time.Microsecond).srv(capture.RST, "")
+			first := c.after(300*time.Microsecond).srv(capture.RST, "")
 			seq := first.Seq
 			for _, jump := range []uint32{1460, 4380} {
-				r := c.after(10 * time.Microsecond).srv(capture.RST|capture.ACK, "")
+				r := c.after(10*time.Microsecond).srv(capture.RST|capture.ACK, "")
 				r.Seq = seq + jump
 			}
 			return merge(c)
@@ -342,7 +346,7 @@ func clientHello(sni string) string {
 func TestVerdictOrder(t *testing.T) {
 	a, b := newConv(40000).handshake(), newConv(40001).handshake()
 	a.after(time.Millisecond).srv(capture.RST|capture.ACK, "")
-	b.after(2 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+	b.after(2*time.Millisecond).srv(capture.RST|capture.ACK, "")
 	vs := analyze(merge(a, b))
 	if len(vs) != 2 || vs[0].Frame >= vs[1].Frame {
 		t.Fatalf("verdict frames %v, want two in increasing order", frames(vs))

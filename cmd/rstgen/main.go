@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "random seed: same seed and flags, same file")
 	fs.Float64Var(&cfg.IPv6, "ipv6", def.IPv6, "fraction of connections over IPv6, 0..1")
 	fs.Float64Var(&cfg.Resets, "resets", def.Resets, "fraction of connections that end in a reset, 0..1")
-	fs.StringVar(&mix, "mix", "", "relative weights of reset kinds, e.g. `refused=2,gfw=1` (default: all equal)")
+	fs.StringVar(&mix, "mix", "", "relative weights of reset kinds as `KIND=WEIGHT,...`, e.g. refused=2,gfw=1 (default: all equal)")
 	fs.DurationVar(&cfg.Span, "span", def.Span, "approximate capture duration (scales think times)")
 	fs.StringVar(&format, "format", "pcap", "file format: pcap or pcapng")
 	fs.StringVar(&out, "o", "", "capture file to write (`FILE`, - for stdout)")
