@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# compare.sh: generate a multi-million-packet capture with rstgen and time
+# rstscope against tcpdump and tshark on it, printing one markdown table
+# (median wall time, packets/s and peak RSS of N runs, from /usr/bin/time -v).
+#
+# Usage: internal/bench/compare.sh [options] [PACKETS]
+#   PACKETS              packets to generate (default 5000000)
+#   -c N                 connections open at once (default 50000)
+#   -r N                 runs per tool; the table shows medians (default 3)
+#   -w N                 workers for the multi-worker rstscope row (default: nproc)
+#   -s SEED              generator seed (default 1)
+#   -t N                 run tshark on the first N packets only and scale (default 500000;
+#                        0 = the whole file)
+#   -T                   skip tshark
+#   -b PATH              rstscope binary (default: go build ./cmd/rstscope)
+#   -k                   keep the temp directory (prints its path)
+#   -h                   this help
+#
+# Needs: bash 5, go, /usr/bin/time (Debian package "time"), tcpdump, tshark and
+# editcap (package "tshark"). A missing tool, or an rstscope that is not
+# built yet or lacks --workers, gives "n/a" in its row instead of failing.
+set -euo pipefail
+
+packets=5000000 conc=50000 runs=3 workers=$(nproc) seed=1 tshark_prefix=500000
+skip_tshark=0 rstscope_bin="" keep=0
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+while getopts "c:r:w:s:t:Tb:kh" opt; do
+	case $opt in
+	c) conc=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	w) workers=$OPTARG ;;
+	s) seed=$OPTARG ;;
+	t) tshark_prefix=$OPTARG ;;
+	T) skip_tshark=1 ;;
+	b) rstscope_bin=$OPTARG ;;
+	k) keep=1 ;;
+	h) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+if (($# > 0)); then packets=$1; fi
+for v in "$packets" "$conc" "$runs" "$workers" "$tshark_prefix"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "compare.sh: not a number: $v" >&2; exit 2; }
+done
+((runs >= 1)) || { echo "compare.sh: -r must be at least 1" >&2; exit 2; }
+
+if [[ ! -x /usr/bin/time ]]; then
+	echo "compare.sh: /usr/bin/time is missing: apt-get install -y time" >&2
+	exit 1
+fi
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/rstbench.XXXXXX")
+cleanup() {
+	if ((keep)); then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+
+log() { echo "compare.sh: $*" >&2; }
+
+# --- the capture ---------------------------------------------------------
+log "building rstgen"
+(cd "$repo" && go build -o "$tmp/rstgen" ./cmd/rstgen)
+file=$tmp/capture.pcap
+log "generating $packets packets, concurrency $conc, seed $seed"
+"$tmp/rstgen" -packets "$packets" -concurrency "$conc" -seed "$seed" -o "$file"
+size=$(stat -c %s "$file")
+
+# --- rstscope --------------------------------------------------------------
+rstscope_note=""
+if [[ -z $rstscope_bin ]]; then
+	if (cd "$repo" && go build -o "$tmp/rstscope" ./cmd/rstscope) 2>"$tmp/build.log"; then
+		rstscope_bin=$tmp/rstscope
+	else
+		rstscope_note="rstscope does not build yet ($(head -1 "$tmp/build.log"))"
+	fi
+fi
+have_read=0 have_workers=0
+if [[ -n $rstscope_bin ]]; then
+	help=$("$rstscope_bin" read --help 2>&1 || true)
+	if grep -q -- "--format" <<<"$help"; then have_read=1; fi
+	if grep -q -- "--workers" <<<"$help"; then have_workers=1; fi
+	((have_read)) || rstscope_note="rstscope has no 'read --format'"
+	((have_read && !have_workers)) && rstscope_note="rstscope read has no --workers flag"
+fi
+
+# --- measuring -----------------------------------------------------------
+# measure NAME CMD...: run CMD $runs times under /usr/bin/time -v (stdout to
+# /dev/null; peak RSS from time -v, wall time from $EPOCHREALTIME) and record the medians as "wall rss_kib" in $tmp/NAME.res, or
+# "fail RC" if it failed.
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+measure() {
+	local name=$1
+	shift
+	local walls=() rsss=() i rc t0 t1
+	for ((i = 1; i <= runs; i++)); do
+		rc=0
+		t0=$EPOCHREALTIME
+		/usr/bin/time -v -o "$tmp/time.txt" "$@" >/dev/null 2>"$tmp/err.txt" || rc=$?
+		t1=$EPOCHREALTIME
+		if ((rc != 0)); then
+			log "$name failed (exit $rc): $(tail -1 "$tmp/err.txt")"
+			echo "fail $rc" >"$tmp/$name.res"
+			return
+		fi
+		# Wall time from bash's microsecond clock (time -v rounds to 10 ms).
+		walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}')")
+		rsss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time.txt")")
+	done
+	echo "$(printf '%s\n' "${walls[@]}" | median) $(printf '%s\n' "${rsss[@]}" | median)" >"$tmp/$name.res"
+}
+
+log "warming the page cache"
+cat "$file" >/dev/null
+measure cat cat "$file"
+
+if ((have_read && have_workers)); then
+	log "rstscope, 1 worker"
+	measure rs1 "$rstscope_bin" read --format json --workers 1 "$file"
+	log "rstscope, $workers workers"
+	measure rsN "$rstscope_bin" read --format json --workers "$workers" "$file"
+elif ((have_read)); then
+	log "rstscope (default workers)"
+	measure rsD "$rstscope_bin" read --format json "$file"
+fi
+
+if command -v tcpdump >/dev/null; then
+	log "tcpdump"
+	if tcpdump --help 2>&1 | grep -q -- --count; then
+		measure tcpdump tcpdump -nr "$file" --count
+	else
+		measure tcpdump tcpdump -nr "$file" -w /dev/null
+	fi
+fi
+
+tshark_packets=$packets
+if ((!skip_tshark)) && command -v tshark >/dev/null; then
+	tfile=$file
+	if ((tshark_prefix > 0 && tshark_prefix < packets)); then
+		if command -v editcap >/dev/null; then
+			tfile=$tmp/prefix.pcap
+			editcap -r "$file" "$tfile" "1-$tshark_prefix"
+			tshark_packets=$tshark_prefix
+		else
+			log "editcap missing: tshark runs on the whole file"
+		fi
+	fi
+	log "tshark on $tshark_packets packets"
+	cat "$tfile" >/dev/null
+	measure tshark tshark -n -r "$tfile" -Y "tcp.flags.reset==1"
+fi
+
+# --- the table -----------------------------------------------------------
+ref=""
+for r in rsN rs1 rsD; do
+	if [[ -f $tmp/$r.res ]] && [[ $(cut -d' ' -f1 "$tmp/$r.res") != fail ]]; then ref=$r; break; fi
+done
+
+# row LABEL NAME PACKETS: one table line; a tool measured on a prefix is
+# scaled to the whole file (wall time) and says so.
+row() {
+	local label=$1 name=$2 n=$3 res
+	if [[ ! -f $tmp/$name.res ]]; then
+		echo "| $label | n/a | n/a | n/a | n/a |"
+		return
+	fi
+	res=$(cat "$tmp/$name.res")
+	if [[ $res == fail* ]]; then
+		echo "| $label | failed (exit ${res#fail }) | n/a | n/a | n/a |"
+		return
+	fi
+	local refwall=""
+	[[ -n $ref ]] && refwall=$(cut -d' ' -f1 "$tmp/$ref.res")
+	awk -v label="$label" -v res="$res" -v n="$n" -v total="$packets" -v refwall="$refwall" -v isref="$([[ $name == "$ref" ]] && echo 1 || echo 0)" -v iscat="$([[ $name == cat ]] && echo 1 || echo 0)" 'BEGIN {
+		split(res, r, " "); wall = r[1]; rss = r[2] / 1024
+		scaled = wall * total / n
+		w = sprintf("%.2f s", scaled)
+		if (n != total) w = w sprintf(" (est. from %.2f s on %d)", wall, n)
+		pps = (wall > 0) ? sprintf("%.2f M", n / wall / 1e6) : "n/a"
+		if (iscat) pps = "—"
+		mem = (rss >= 1024) ? sprintf("%.2f GiB", rss / 1024) : sprintf("%.0f MiB", rss)
+		if (refwall == "" ) ratio = "n/a"
+		else if (isref) ratio = "1×"
+		else if (refwall > 0) ratio = sprintf("%.1f×", scaled / refwall)
+		else ratio = "n/a"
+		printf "| %s | %s | %s | %s | %s |\n", label, w, pps, mem, ratio
+	}'
+}
+
+refname="rstscope"
+case $ref in
+rsN) refname="rstscope ($workers workers)" ;;
+rs1) refname="rstscope (1 worker)" ;;
+rsD) refname="rstscope" ;;
+esac
+
+echo
+echo "Capture: $packets packets, $(awk -v s="$size" 'BEGIN {printf "%.2f GiB", s / 2^30}'), concurrency $conc, seed $seed; medians of $runs runs on $(nproc) cores."
+[[ -n $rstscope_note ]] && echo "Note: $rstscope_note."
+echo
+echo "| what | wall time | packets/s | peak RSS | speed of $refname vs this |"
+echo "|---|---|---|---|---|"
+row "\`cat file > /dev/null\` (page cache)" cat "$packets"
+row "\`rstscope read --format json --workers 1\`" rs1 "$packets"
+row "\`rstscope read --format json --workers $workers\`" rsN "$packets"
+if [[ -f $tmp/rsD.res ]]; then
+	row "\`rstscope read --format json\` (no --workers flag)" rsD "$packets"
+fi
+row "\`tcpdump -nr file --count\`" tcpdump "$packets"
+if ((skip_tshark)); then
+	echo "| \`tshark -Y tcp.flags.reset==1\` | skipped | | | |"
+else
+	row "\`tshark -r file -Y tcp.flags.reset==1\`" tshark "$tshark_packets"
+fi
