@@ -216,11 +216,12 @@ type Conn struct {
 	// of the first RST of the current reset event: the connection's first,
 	// or the first since both sides went on exchanging packets after an
 	// earlier RST (which therefore did not end the connection).
-	RSTs        int
-	FirstRST    uint64
-	FirstRSTDir Dir
-	LastRST     uint64
-	LastRSTTime time.Time
+	RSTs         int
+	FirstRST     uint64
+	FirstRSTTime time.Time
+	FirstRSTDir  Dir
+	LastRST      uint64
+	LastRSTTime  time.Time
 
 	// Pending is for the analysis stage: the number of its undecided
 	// verdicts that refer to this connection.

@@ -326,7 +326,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, p.Time
 		c.RSTs++
 		if !c.ResetStanding() {
-			c.FirstRST = p.Frame
+			c.FirstRST, c.FirstRSTTime = p.Frame, p.Time
 			c.FirstRSTDir = d
 		}
 		c.LastRST = p.Frame

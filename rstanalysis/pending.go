@@ -51,8 +51,8 @@ type pending struct {
 	injectedish bool  // evidence that points at an injector rather than a firewall
 	answersIdle bool  // the RST answers the first packet after an idle gap
 	serverFINed bool  // the server had sent FIN before the client's last payload
-	appHTTPTurn bool  // the client's latest turn is an HTTP request
 	handshakeAn bool  // the RST answers the handshake's final ACK
+	seqLive     bool  // seq = the sender's SND.NXT: sent on a live socket
 }
 
 func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
@@ -78,7 +78,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 		v.Request = app.LastRequest + " (after " + app.Request + ")"
 	}
 	pd.lone = sender.Packets == uint64(sender.RSTs) && peer.Packets == 0
-	v.Phase = a.phase(c, p)
+	v.Phase = a.phase(c, d, p)
 	pd.relate(c, d, p)
 
 	pd.ruleShape(p)
@@ -97,7 +97,6 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	}
 	cl, sv := &c.Half[flows.FromClient], &c.Half[flows.FromServer]
 	pd.serverFINed = sv.SawFIN && cl.LastPayloadTime.After(sv.FINTime)
-	pd.appHTTPTurn = app.HTTP || flows.LooksLikeHTTPRequest(cl.Turn())
 
 	c.Pending++
 	a.queue = append(a.queue, pd)
@@ -105,11 +104,14 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 
 // phase is the state of the exchange when the RST arrived (DESIGN.md §2),
 // from the connection as it was before the RST.
-func (a *Analyzer) phase(c *flows.Conn, p *capture.Packet) Phase {
+func (a *Analyzer) phase(c *flows.Conn, d flows.Dir, p *capture.Packet) Phase {
 	cl, sv := &c.Half[flows.FromClient], &c.Half[flows.FromServer]
 	quiet := p.Time.Sub(c.LastTime)
 	switch {
-	case c.ResetStanding():
+	case c.ResetStanding() && c.Half[d.Peer()].LastOrdinary.After(c.FirstRSTTime):
+		// The peer sent on after the reset: this RST answers a late
+		// segment. Without that it belongs to the first RST's burst, and
+		// keeps its phase.
 		return PhaseAfterReset
 	case c.Midstream:
 		return PhaseMidstream
@@ -233,6 +235,7 @@ func (pd *pending) ruleSeq(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	}
 	switch diff := flows.SeqDiff(sender.SndNxt, p.Seq); {
 	case diff == 0:
+		pd.seqLive = true
 		pd.fs.add(ruleSeq, -weak, "seq %d = the %s's next sequence number", p.Seq, d)
 	case diff > 0 && diff <= 1 && sender.SawFIN:
 		// seq one past SND.NXT is impossible; tolerate a FIN counted twice
@@ -275,10 +278,12 @@ func (pd *pending) ruleBurst(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 // sooner than the round trip to it allows (DESIGN.md §3.6). The RTT comes
 // from the handshake, never from a RST.
 func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet, hs *hosts) {
-	leg, where := c.LegRTT(d), "handshake"
+	leg, where, weight := c.LegRTT(d), "handshake", strong
 	if leg == 0 && d == flows.FromServer && pd.v.Phase == PhaseSYN {
+		// Another connection's SYN-ACK is a weaker clock: behind one
+		// address a load balancer may reach backends at other distances.
 		if h, ok := hs.get(c.Server().Addr()); ok && h.rtt > 0 {
-			leg, where = h.rtt, fmt.Sprintf("its SYN-ACK at frame %d", h.frame)
+			leg, where, weight = h.rtt, fmt.Sprintf("its SYN-ACK at frame %d", h.frame), moderate
 		}
 	}
 	if leg < time.Millisecond {
@@ -299,7 +304,7 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet, hs 
 	dt := p.Time.Sub(trig.Time)
 	switch {
 	case dt < leg/2 && leg-dt >= time.Millisecond:
-		pd.fs.add(ruleTiming, strong, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
+		pd.fs.add(ruleTiming, weight, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
 			ms(dt), d.Peer(), trig.Frame, d, ms(leg), where, d)
 	case dt >= leg*8/10:
 		pd.fs.add(ruleTiming, -weak, "arrived %s after the %s's segment it answers (frame %d); the %s is %s away: consistent",
@@ -408,6 +413,9 @@ func (a *Analyzer) ruleTTL(pd *pending, c *flows.Conn) {
 		}
 	}
 	hops, refHops := flows.Hops(uint8(ttl)), flows.Hops(uint8(best))
+	if where != "packets" && flows.InitialTTL(uint8(ttl)) != flows.InitialTTL(uint8(best)) {
+		weight = weak // another host behind the same address, or another OS
+	}
 	list := ttlList(refs)
 	switch {
 	case ttl == best || (absInt(ttl-best) == 1 && !(hops == 0 && refHops > 0)):
@@ -533,6 +541,9 @@ func (pd *pending) cause() Cause {
 		return CauseUnknown
 	}
 	server := v.Origin == OriginServer
+	if server && pd.handshakeAn && v.Phase != PhaseAfterReset {
+		return CauseBacklogOverflow
+	}
 	switch v.Phase {
 	case PhaseSYN:
 		if server {
@@ -550,19 +561,13 @@ func (pd *pending) cause() Cause {
 		return CauseClientAbort
 	case PhaseClosing:
 		if server && pd.serverFINed {
-			if pd.appHTTPTurn {
-				return CauseKeepaliveReuse
-			}
-			return CauseStaleConnection
+			return CauseKeepaliveReuse
 		}
 		return CauseLateSegment
 	case PhaseIdle:
-		if server && pd.answersIdle {
+		if server && pd.answersIdle && !pd.seqLive {
 			return CauseStaleConnection
 		}
-	}
-	if server && pd.handshakeAn {
-		return CauseBacklogOverflow
 	}
 	if server {
 		return CauseServerAbort

@@ -290,7 +290,7 @@ func TestRules(t *testing.T) {
 				r.Seq = seq + jump
 			}
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseAfterReset, CauseInjected, "Great Firewall"}},
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "Great Firewall"}}, // a burst keeps its event's phase
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
