@@ -133,7 +133,7 @@ func clientHelloSNI(b []byte) string {
 	if len(b) < p+2 {
 		return ""
 	}
-	p += 2 + int(b[p])<<8 | int(b[p+1]) // cipher suites
+	p += 2 + (int(b[p])<<8 | int(b[p+1])) // cipher suites
 	if len(b) < p+1 {
 		return ""
 	}
