@@ -40,7 +40,12 @@ and a warning says where the damage is), 2 for bad usage.`,
   rstscope read -o json incident.pcapng.gz | jq 'select(.origin=="middlebox")'
   tcpdump -i any -w - port 443 | rstscope read -
   rstscope read client.pcap server.pcap -- host 10.0.0.2 and tcp port 443`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("no capture file given (use - for standard input)")}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files := args
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
