@@ -1,7 +1,6 @@
 package rstanalysis
 
 import (
-	"net/netip"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -30,7 +29,7 @@ type Config struct {
 type Analyzer struct {
 	cfg   Config
 	table *flows.Table
-	hosts hosts
+	hosts *Hosts
 	emit  func(*Verdict)
 
 	queue []*pending // undecided and decided verdicts, in capture order
@@ -49,7 +48,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 		cfg.IdleGap = 5 * time.Second
 	}
 	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.Flows), emit: emit,
-		hosts: hosts{m: make(map[netip.Addr]hostInfo)}, vantage: make(map[string]int)}
+		hosts: NewHosts(), vantage: make(map[string]int)}
 	a.table.OnEnd = a.onEnd
 	return a
 }
@@ -57,20 +56,25 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 // Packet feeds the next TCP segment of the capture. p may be reused by the
 // caller as soon as Packet returns.
 func (a *Analyzer) Packet(p *capture.Packet) {
+	a.hosts.Observe(p)
+	if p.Flags&capture.RST != 0 {
+		snap := a.hosts.Snapshot(p)
+		a.packet(p, &snap)
+		return
+	}
+	a.packet(p, nil)
+}
+
+// packet processes p; snap is what the host table knew of p's addresses at
+// p's frame, for a RST (nil otherwise).
+func (a *Analyzer) packet(p *capture.Packet, snap *HostSnapshot) {
 	a.release(p.Time)
 	c, d := a.table.Lookup(p)
-	if p.Flags&capture.SYN != 0 && p.Flags&capture.RST == 0 {
-		var rtt time.Duration
-		if d == flows.FromServer && p.Flags&capture.ACK != 0 && !c.SYNTime.IsZero() {
-			rtt = p.Time.Sub(c.SYNTime)
-		}
-		a.hosts.learn(p, rtt)
-	}
 	if c.Pending > 0 {
 		a.observe(c, d, p)
 	}
 	if p.Flags&capture.RST != 0 {
-		a.onRST(c, d, p)
+		a.onRST(c, d, p, snap)
 	}
 	a.table.Apply(c, d, p)
 }
@@ -133,33 +137,4 @@ func (a *Analyzer) observe(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 			pd.observe(c, d, p)
 		}
 	}
-}
-
-// hosts remembers, per address, the TTL of its SYN or SYN-ACK and the RTT
-// from the vantage point, so a RST on a connection with no other packet from
-// its claimed sender can be compared with that host's other connections.
-type hosts struct{ m map[netip.Addr]hostInfo }
-
-type hostInfo struct {
-	ttl   uint8
-	frame uint64
-	rtt   time.Duration // SYN to SYN-ACK, when the host answered a SYN
-}
-
-const maxHosts = 1 << 17
-
-func (h *hosts) learn(p *capture.Packet, rtt time.Duration) {
-	old, ok := h.m[p.Src]
-	if !ok && len(h.m) >= maxHosts {
-		clear(h.m)
-	}
-	if rtt == 0 && ok {
-		rtt = old.rtt
-	}
-	h.m[p.Src] = hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
-}
-
-func (h *hosts) get(addr netip.Addr) (hostInfo, bool) {
-	i, ok := h.m[addr]
-	return i, ok
 }

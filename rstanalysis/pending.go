@@ -53,14 +53,18 @@ type pending struct {
 	serverFINed bool  // the server had sent FIN before the client's last payload
 	handshakeAn bool  // the RST answers the handshake's final ACK
 	seqLive     bool  // seq = the sender's SND.NXT: sent on a live socket
+	hosts       HostSnapshot // a copy: the caller's may be reused
 }
 
-func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
+func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *HostSnapshot) {
 	a.resets++
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
 	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace),
 		rst: rstPacket{frame: p.Frame, time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL,
 			ipid: p.IPID, hasIPID: p.HasIPID, df: p.DF, window: p.Window, options: p.Options, paylen: p.PayloadLen}}
+	if snap != nil {
+		pd.hosts = *snap
+	}
 	v := &pd.v
 	v.Frame, v.File, v.Time = p.Frame, a.cfg.File, p.Time.UTC()
 	v.Client, v.Server = c.Client(), c.Server()
@@ -85,7 +89,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	pd.ruleSYNAnswer(c, d, p)
 	pd.ruleIPID(c, d, p)
 	pd.ruleSeq(c, d, p)
-	pd.ruleTiming(c, d, p, &a.hosts)
+	pd.ruleTiming(c, d, p)
 	pd.ruleIdle(c, p, a.cfg.IdleGap)
 	pd.rulePayload(p)
 	if pd.lone {
@@ -277,12 +281,12 @@ func (pd *pending) ruleBurst(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 // ruleTiming: a reply from the claimed sender cannot reach the vantage point
 // sooner than the round trip to it allows (DESIGN.md §3.6). The RTT comes
 // from the handshake, never from a RST.
-func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet, hs *hosts) {
+func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	leg, where, weight := c.LegRTT(d), "handshake", strong
 	if leg == 0 && d == flows.FromServer && pd.v.Phase == PhaseSYN {
 		// Another connection's SYN-ACK is a weaker clock: behind one
 		// address a load balancer may reach backends at other distances.
-		if h, ok := hs.get(c.Server().Addr()); ok && h.rtt > 0 {
+		if h, ok := pd.hosts.of(true); ok && h.rtt > 0 {
 			leg, where, weight = h.rtt, fmt.Sprintf("its SYN-ACK at frame %d", h.frame), moderate
 		}
 	}
@@ -372,7 +376,7 @@ func (a *Analyzer) finalize(pd *pending) {
 	c := pd.conn
 	if c != nil && c.Gen() == pd.gen {
 		a.ruleTTL(pd, c)
-		pd.v.Vantage = a.vantageOf(c)
+		pd.v.Vantage = pd.vantageOf(c)
 		pd.handshakeAn = pd.handshakeAnswer(c)
 		c.Pending--
 	}
@@ -392,7 +396,7 @@ func (a *Analyzer) ruleTTL(pd *pending, c *flows.Conn) {
 	where := "packets"
 	weight := strong
 	if len(refs) == 0 {
-		h, ok := a.hosts.get(sender.Addr.Addr())
+		h, ok := pd.hosts.of(true)
 		if !ok {
 			pd.fs.add(ruleTTL, 0, "no other packet from the %s to compare its TTL %d with: a device on the path answering for it would look the same", d, ttl)
 			return
@@ -586,13 +590,13 @@ func clamp(f, lo, hi float64) float64 { return min(max(f, lo), hi) }
 
 // vantageOf says where the capture was taken relative to c, from the hop
 // counts of the endpoints' ordinary packets (0 hops: the capturing host).
-func (a *Analyzer) vantageOf(c *flows.Conn) string {
+func (pd *pending) vantageOf(c *flows.Conn) string {
 	ch, sh := c.Half[flows.FromClient].Hops(), c.Half[flows.FromServer].Hops()
 	if ch > 32 || sh > 32 { // an application's own TTL (eBGP's 1) says nothing of distance
 		return "unknown"
 	}
 	if sh < 0 {
-		if h, ok := a.hosts.get(c.Server().Addr()); ok {
+		if h, ok := pd.hosts.of(pd.dir == flows.FromServer); ok {
 			sh = flows.Hops(h.ttl)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flows"
 	"github.com/rstscope/rstscope/report"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -21,6 +23,7 @@ import (
 func newReadCmd() *cobra.Command {
 	var af analysisFlags
 	var noProgress bool
+	var workers int
 	cmd := &cobra.Command{
 		Use:   "read [flags] FILE... [-- FILTER]",
 		Short: "Attribute every RST in capture files (pcap, pcapng, gzip; - for stdin)",
@@ -67,18 +70,32 @@ and a warning says where the damage is), 2 for bad usage.`,
 			if err != nil {
 				return err
 			}
-			r := reader{flags: &af, out: w, stderr: cmd.ErrOrStderr(), stdin: cmd.InOrStdin(),
+			if workers < 1 {
+				return usageError{errors.New("--workers must be at least 1")}
+			}
+			r := reader{workers: workers, flags: &af, out: w, stderr: cmd.ErrOrStderr(), stdin: cmd.InOrStdin(),
 				progress: !noProgress && isTerminal(cmd.ErrOrStderr())}
 			return r.run(cmd.Context(), files)
 		},
 	}
 	af.register(cmd)
+	cmd.Flags().IntVarP(&workers, "workers", "j", min(runtime.NumCPU(), 8),
+		"analyse connections on this many cores (sharded by 5-tuple; output is the same for any number)")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
 }
 
+// analyzer is one Analyzer or several behind a Sharded pipeline.
+type analyzer interface {
+	Packet(p *capture.Packet)
+	Flush()
+	Stats() flows.TableStats
+	Resets() uint64
+}
+
 // reader runs capture files through the analysis into a report.
 type reader struct {
+	workers  int
 	flags    *analysisFlags
 	out      report.Writer
 	stderr   io.Writer
@@ -146,7 +163,12 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) error 
 	if several {
 		file = name
 	}
-	an := rstanalysis.New(r.flags.config(file), r.emit)
+	var an analyzer
+	if r.workers > 1 {
+		an = rstanalysis.NewSharded(r.flags.config(file), r.workers, r.emit)
+	} else {
+		an = rstanalysis.New(r.flags.config(file), r.emit)
+	}
 	bar := r.newBar(src, name)
 
 	var p capture.Packet

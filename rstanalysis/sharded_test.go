@@ -1,0 +1,85 @@
+package rstanalysis_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/gen"
+	"github.com/rstscope/rstscope/rstanalysis"
+)
+
+type feeder interface {
+	Packet(*capture.Packet)
+	Flush()
+}
+
+func verdictsOf(t *testing.T, src capture.Source, workers int) []rstanalysis.Verdict {
+	t.Helper()
+	var vs []rstanalysis.Verdict
+	emit := func(v *rstanalysis.Verdict) { vs = append(vs, *v) }
+	var an feeder = rstanalysis.New(rstanalysis.Config{}, emit)
+	if workers > 1 {
+		an = rstanalysis.NewSharded(rstanalysis.Config{}, workers, emit)
+	}
+	var p capture.Packet
+	for src.Next(&p) == nil {
+		an.Packet(&p)
+	}
+	an.Flush()
+	return vs
+}
+
+// TestShardedSameVerdicts: sharding connections over workers changes
+// nothing in the verdicts or their order (issue: same verdicts at any
+// number of workers).
+func TestShardedSameVerdicts(t *testing.T) {
+	cfg := gen.DefaultConfig()
+	cfg.Packets, cfg.Concurrency, cfg.Seed = 60_000, 500, 11
+	var buf bytes.Buffer
+	if _, err := gen.Generate(context.Background(), &buf, nil, cfg); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]func() capture.Source{"generated": func() capture.Source {
+		src, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "generated", capture.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}}
+	for _, f := range []string{"zeek/tcp_rst-inject-rae.pcap", "ndpi/reddit.pcap", "zeek/pop3_pop3.pcap", "chrissanders/synscan.pcapng"} {
+		path := filepath.Join(corpusDir, f)
+		inputs[f] = func() capture.Source {
+			src, err := capture.Open(path, capture.Options{})
+			if err != nil {
+				t.Skipf("corpus: %v", err)
+			}
+			return src
+		}
+	}
+	for name, open := range inputs {
+		t.Run(name, func(t *testing.T) {
+			one := verdictsOf(t, open(), 1)
+			if len(one) == 0 {
+				t.Fatal("no verdicts")
+			}
+			for _, n := range []int{2, 3, 7} {
+				t.Run(fmt.Sprint(n, "workers"), func(t *testing.T) {
+					got := verdictsOf(t, open(), n)
+					if len(got) != len(one) {
+						t.Fatalf("%d verdicts, one worker gives %d", len(got), len(one))
+					}
+					for i := range got {
+						if !reflect.DeepEqual(got[i], one[i]) {
+							t.Fatalf("verdict %d differs:\n  1 worker: %+v\n  %d workers: %+v", i, one[i], n, got[i])
+						}
+					}
+				})
+			}
+		})
+	}
+}
