@@ -45,14 +45,14 @@ type pending struct {
 	lone     bool
 	fs       findings
 
-	senderAfter after // the claimed sender's first non-RST packet after the RST
-	peerAfter   after // the receiver's first non-RST packet after the RST
-	followJump  int64 // seq jump of a later RST from the same side (0: none)
-	injectedish bool  // evidence that points at an injector rather than a firewall
-	answersIdle bool  // the RST answers the first packet after an idle gap
-	serverFINed bool  // the server had sent FIN before the client's last payload
-	handshakeAn bool  // the RST answers the handshake's final ACK
-	seqLive     bool  // seq = the sender's SND.NXT: sent on a live socket
+	senderAfter after        // the claimed sender's first non-RST packet after the RST
+	peerAfter   after        // the receiver's first non-RST packet after the RST
+	followJump  int64        // seq jump of a later RST from the same side (0: none)
+	injectedish bool         // evidence that points at an injector rather than a firewall
+	answersIdle bool         // the RST answers the first packet after an idle gap
+	serverFINed bool         // the server had sent FIN before the client's last payload
+	handshakeAn bool         // the RST answers the handshake's final ACK
+	seqLive     bool         // seq = the sender's SND.NXT: sent on a live socket
 	hosts       HostSnapshot // a copy: the caller's may be reused
 }
 
