@@ -1,0 +1,297 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Options configures Open and NewReader.
+type Options struct {
+	// Filter is a tcpdump expression (pcap-filter(7)) matched against each
+	// raw frame before decoding; frames it rejects count in
+	// Stats.Filtered. Empty matches everything.
+	Filter string
+}
+
+// FrameSource is a Source that can hand out the raw bytes of the frame it
+// decoded last, to save it to a capture file.
+type FrameSource interface {
+	Source
+	// LastFrame returns the raw frame Next read last (whatever it held),
+	// its capture info and its link type. data is borrowed: it is valid
+	// until the next call to Next. Before the first frame data is nil.
+	LastFrame() (data []byte, ci gopacket.CaptureInfo, lt layers.LinkType)
+}
+
+// File reads a capture file: classic pcap (microsecond or nanosecond
+// timestamps, either byte order) or pcapng, optionally gzip-compressed.
+// Open returns one as a Source; it also implements FrameSource and Size.
+type File struct {
+	name   string
+	closer io.Closer // nil for a reader the caller owns
+	size   int64
+
+	raw    *counter // bytes read from the input
+	stream *counter // bytes read from the capture stream (raw unless gzip)
+	gz     bool
+	br     *bufio.Reader
+
+	pc *pcapgo.Reader
+	ng *pcapgo.NgReader
+	lt layers.LinkType // classic pcap: the file's link type
+
+	dec   *decoder
+	flt   filter
+	stats Stats
+	good  int64 // stream offset after the last good record
+	err   error // final error, returned by every later Next
+
+	lastData []byte
+	lastCI   gopacket.CaptureInfo
+	lastLT   layers.LinkType
+}
+
+var (
+	_ FrameSource = (*File)(nil)
+	_ FrameSource = (*Live)(nil)
+)
+
+// readBufSize is the buffer between the file and the pcap readers.
+const readBufSize = 64 << 10
+
+// Open opens the capture file at path for reading; "-" reads standard
+// input. Compression with gzip is detected by its magic bytes whatever the
+// name. The Source is a *File. Errors name the file: ErrNotCapture for other
+// content, *FilterError for a bad Options.Filter, and the os errors of
+// opening.
+func Open(path string, opts Options) (Source, error) {
+	if path == "-" {
+		return NewReader(os.Stdin, "stdin", opts)
+	}
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err // *fs.PathError names the file
+	}
+	f, err := NewReader(fh, path, opts)
+	if err != nil {
+		fh.Close()
+		return nil, err
+	}
+	f.closer = fh
+	if fi, err := fh.Stat(); err == nil && fi.Mode().IsRegular() {
+		f.size = fi.Size()
+	}
+	return f, nil
+}
+
+// NewReader reads a capture from r, which the caller keeps and closes;
+// name is used in error messages. Size reports -1.
+func NewReader(r io.Reader, name string, opts Options) (*File, error) {
+	f := &File{name: name, size: -1, dec: newDecoder()}
+	f.raw = &counter{r: r}
+	f.stream = f.raw
+	f.br = bufio.NewReaderSize(f.raw, readBufSize)
+
+	if m, _ := f.br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
+		zr, err := gzip.NewReader(f.br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: gzip-compressed but unreadable: %w", name, err)
+		}
+		f.gz = true
+		f.stream = &counter{r: zr}
+		f.br = bufio.NewReaderSize(f.stream, readBufSize)
+	}
+
+	head, err := f.br.Peek(8)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	kind := ""
+	if f.gz {
+		kind = "gzip-compressed, "
+	}
+	var magic uint32
+	if len(head) >= 4 {
+		magic = uint32(head[0])<<24 | uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3])
+	}
+	// pcapgo's readers wrap f.br in bufio.NewReader, which returns f.br
+	// itself: every byte they consume is counted by f.stream - Buffered.
+	switch magic {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		pc, err := pcapgo.NewReader(f.br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad pcap file header: %w", name, err)
+		}
+		// pcapgo takes records up to libpcap's maximum snap length even
+		// when the header declares less, as tcpdump does (dpkt writes such).
+		f.pc, f.lt = pc, pc.LinkType()
+	case 0x0a0d0d0a:
+		ng, err := pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return nil, fmt.Errorf("%s: bad pcapng section header: %w", name, err)
+		}
+		f.ng = ng
+	default:
+		if len(head) == 0 {
+			return nil, fmt.Errorf("%s: %w (%sempty)", name, ErrNotCapture, kind)
+		}
+		return nil, fmt.Errorf("%s: %w (%sstarts with %q)", name, ErrNotCapture, kind, head)
+	}
+	f.good = f.consumed()
+
+	if opts.Filter != "" {
+		f.flt.expr = opts.Filter
+		lt := f.lt
+		if f.ng != nil {
+			lt = layers.LinkTypeEthernet // interfaces are not known yet
+		}
+		if _, err := f.flt.prog(lt); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// Next implements Source. It returns io.EOF at the clean end of the file
+// and a *DamageError when the file is truncated or corrupt.
+func (f *File) Next(p *Packet) error {
+	if f.err != nil {
+		return f.err
+	}
+	for {
+		data, ci, err := f.read()
+		if err != nil {
+			f.err = f.fail(err)
+			return f.err
+		}
+		f.stats.Frames++
+		f.good = f.consumed()
+		lt := f.lt
+		if f.ng != nil && len(ci.AncillaryData) > 0 {
+			lt, _ = ci.AncillaryData[0].(layers.LinkType)
+		}
+		f.lastData, f.lastCI, f.lastLT = data, ci, lt
+
+		if f.flt.expr != "" {
+			ok, err := f.flt.match(lt, ci, data)
+			if err != nil {
+				f.err = err
+				return err
+			}
+			if !ok {
+				f.stats.Filtered++
+				continue
+			}
+		}
+		switch res, _ := f.dec.decode(data, lt, p); res {
+		case resultNotTCP:
+			f.stats.NotTCP++
+			continue
+		case resultUndecodable:
+			f.stats.Undecodable++
+			continue
+		}
+		f.stats.TCP++
+		p.Frame = f.stats.Frames
+		p.Time = ci.Timestamp.UTC()
+		p.Iface = 0
+		if f.ng != nil {
+			p.Iface = ci.InterfaceIndex
+		}
+		return nil
+	}
+}
+
+// read returns the next record, turning a panic in the third-party reader
+// into an error: no input may crash the caller.
+func (f *File) read() (data []byte, ci gopacket.CaptureInfo, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reader failed: %v", r)
+		}
+	}()
+	if f.ng != nil {
+		return f.ng.ZeroCopyReadPacketData()
+	}
+	return f.pc.ZeroCopyReadPacketData()
+}
+
+// fail turns a read error into the final error: io.EOF at a record
+// boundary, a *DamageError otherwise.
+func (f *File) fail(err error) error {
+	if err == io.EOF {
+		// pcapgo's pcapng reader says io.EOF only at a block boundary; its
+		// pcap reader also when a record header came without its data.
+		if f.ng != nil || f.consumed() == f.good {
+			return io.EOF
+		}
+		err = io.ErrUnexpectedEOF
+	}
+	return &DamageError{File: f.name, Frame: f.stats.Frames, Offset: f.good, Compressed: f.gz, Err: err}
+}
+
+// consumed is how many bytes of the capture stream the pcap reader took.
+func (f *File) consumed() int64 { return f.stream.n - int64(f.br.Buffered()) }
+
+// Stats implements Source. Bytes counts bytes of the file: compressed bytes
+// for gzip (including read-ahead), exact consumption otherwise.
+func (f *File) Stats() Stats {
+	s := f.stats
+	if f.gz {
+		s.Bytes = f.raw.n
+	} else {
+		s.Bytes = f.consumed()
+	}
+	return s
+}
+
+// Size returns the size of the file in bytes, comparable with
+// Stats().Bytes, or -1 when unknown (standard input, a pipe, NewReader).
+func (f *File) Size() int64 { return f.size }
+
+// LinkType returns the link type of a classic pcap file, or of the first
+// interface of a pcapng file once a frame has been read.
+func (f *File) LinkType() layers.LinkType {
+	if f.ng != nil {
+		if i, err := f.ng.Interface(0); err == nil {
+			return i.LinkType
+		}
+	}
+	return f.lt
+}
+
+// LastFrame implements FrameSource.
+func (f *File) LastFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType) {
+	return f.lastData, f.lastCI, f.lastLT
+}
+
+// Close closes the file opened by Open; it does not close a reader passed
+// to NewReader.
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	c := f.closer
+	f.closer = nil
+	return c.Close()
+}
+
+// counter counts the bytes read through it.
+type counter struct {
+	r io.Reader
+	n int64
+}
+
+func (c *counter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

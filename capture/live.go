@@ -1,0 +1,237 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcap"
+)
+
+// DefaultSnapLen is the live snap length when LiveOptions.SnapLen is 0. The
+// deepest headers decoded are Ethernet + two VLAN tags (22) + IPv6 with a few
+// extension headers (~80) + TCP with full options (60), about 160 bytes;
+// 512 leaves room for HeadLen (256) payload bytes after them, which is all a
+// Packet keeps, while copying a quarter of a full-size frame into the ring.
+const DefaultSnapLen = 512
+
+// DefaultReadTimeout is the live read timeout when LiveOptions.ReadTimeout
+// is 0: how long Next waits in libpcap before it looks whether Close was
+// called (Close also wakes it at once with pcap_breakloop).
+const DefaultReadTimeout = 250 * time.Millisecond
+
+// LiveOptions configures OpenLive.
+type LiveOptions struct {
+	// Interface to capture on; "any" captures on all of them (Linux cooked
+	// headers, SLL or SLL2).
+	Interface string
+	// SnapLen is how many bytes of each frame to keep; 0 means DefaultSnapLen.
+	SnapLen int
+	// Promisc puts the interface in promiscuous mode.
+	Promisc bool
+	// Filter is a tcpdump expression, compiled by libpcap and run in the
+	// kernel: rejected frames never reach Next (and are not counted).
+	Filter string
+	// ReadTimeout bounds one wait in libpcap; 0 means DefaultReadTimeout.
+	ReadTimeout time.Duration
+}
+
+// Live captures from a network interface with libpcap. It implements
+// Source and FrameSource. Next and Close may be called from different
+// goroutines: Close makes a pending Next return io.EOF.
+type Live struct {
+	iface string
+	h     *pcap.Handle
+	lt    layers.LinkType
+	dec   *decoder
+
+	mu     sync.Mutex // guards h against use after Close in Stats
+	closed bool
+	stats  Stats // counters owned by Next
+	kstats Stats // Dropped/IfDropped as of Close
+
+	lastData []byte
+	lastCI   gopacket.CaptureInfo
+}
+
+// OpenLive starts a capture. Its errors: *InterfaceError when the interface
+// does not exist (listing those that do), ErrPermission (wrapped) without
+// root or CAP_NET_RAW, *FilterError for a bad filter.
+func OpenLive(opts LiveOptions) (*Live, error) {
+	if opts.Interface == "" {
+		return nil, errors.New("no capture interface given")
+	}
+	if opts.SnapLen <= 0 {
+		opts.SnapLen = DefaultSnapLen
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if err := checkInterface(opts.Interface); err != nil {
+		return nil, err
+	}
+	in, err := pcap.NewInactiveHandle(opts.Interface)
+	if err != nil {
+		return nil, liveOpenError(opts.Interface, err)
+	}
+	defer in.CleanUp()
+	for _, set := range []func() error{
+		func() error { return in.SetSnapLen(opts.SnapLen) },
+		func() error { return in.SetPromisc(opts.Promisc) },
+		func() error { return in.SetTimeout(opts.ReadTimeout) },
+		// Deliver each frame at once rather than when a ring block fills:
+		// a reset connection shows up when it happens.
+		func() error { return in.SetImmediateMode(true) },
+	} {
+		if err := set(); err != nil {
+			return nil, liveOpenError(opts.Interface, err)
+		}
+	}
+	h, err := in.Activate()
+	if err != nil {
+		return nil, liveOpenError(opts.Interface, err)
+	}
+	if opts.Interface == "any" {
+		// libpcap opens "any" as Linux cooked v1; ask for v2, which also
+		// carries the interface index, as tcpdump does (best effort: an
+		// older libpcap keeps v1, which decodes as well).
+		_ = h.SetLinkType(layers.LinkTypeLinuxSLL2)
+	}
+	if opts.Filter != "" {
+		if err := h.SetBPFFilter(opts.Filter); err != nil {
+			lt := h.LinkType() // before Close: the handle is gone after it
+			h.Close()
+			return nil, &FilterError{Expr: opts.Filter, LinkType: lt, Err: err}
+		}
+	}
+	return &Live{iface: opts.Interface, h: h, lt: h.LinkType(), dec: newDecoder()}, nil
+}
+
+// checkInterface returns an *InterfaceError when name is not among the
+// interfaces libpcap lists (listing needs no privilege).
+func checkInterface(name string) error {
+	devs, err := pcap.FindAllDevs()
+	if err != nil {
+		return nil // let activation say what is wrong
+	}
+	names := make([]string, 0, len(devs))
+	for _, d := range devs {
+		if d.Name == name {
+			return nil
+		}
+		names = append(names, d.Name)
+	}
+	slices.Sort(names)
+	return &InterfaceError{Name: name, Available: names}
+}
+
+// liveOpenError explains a libpcap activation error.
+func liveOpenError(iface string, err error) error {
+	msg := strings.ToLower(err.Error())
+	if strings.Contains(msg, "permission") || strings.Contains(msg, "not permitted") {
+		return fmt.Errorf("capture on %s: %w", iface, ErrPermission)
+	}
+	if strings.Contains(msg, "no such device") {
+		if ierr := checkInterface(iface); ierr != nil {
+			return ierr
+		}
+	}
+	return fmt.Errorf("capture on %s: %w", iface, err)
+}
+
+// LinkType returns the link type of the capture.
+func (l *Live) LinkType() layers.LinkType { return l.lt }
+
+// Next implements Source: it waits for the next TCP segment. It returns
+// io.EOF after Close, and an error naming the interface when libpcap fails
+// (the interface went down or disappeared).
+func (l *Live) Next(p *Packet) error {
+	for {
+		data, ci, err := l.h.ZeroCopyReadPacketData()
+		switch {
+		case err == nil:
+		case errors.Is(err, pcap.NextErrorTimeoutExpired):
+			if l.isClosed() {
+				return io.EOF
+			}
+			continue
+		case errors.Is(err, io.EOF), l.isClosed():
+			return io.EOF
+		default:
+			if errors.Is(err, pcap.NextErrorReadError) {
+				// NextError says only "Read Error"; libpcap's message
+				// ("The interface went down") is in pcap_geterr.
+				if msg := l.h.Error(); msg != nil {
+					err = fmt.Errorf("%w: %v", err, msg)
+				}
+			}
+			return fmt.Errorf("capture on %s: %w", l.iface, err)
+		}
+		l.stats.Frames++
+		l.lastData, l.lastCI = data, ci
+		switch res, _ := l.dec.decode(data, l.lt, p); res {
+		case resultNotTCP:
+			l.stats.NotTCP++
+			continue
+		case resultUndecodable:
+			l.stats.Undecodable++
+			continue
+		}
+		l.stats.TCP++
+		p.Frame = l.stats.Frames
+		p.Time = ci.Timestamp.UTC()
+		p.Iface = 0
+		return nil
+	}
+}
+
+func (l *Live) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Stats implements Source; Dropped and IfDropped come from pcap_stats (the
+// kernel's counters for this socket), frozen at Close.
+func (l *Live) Stats() Stats {
+	s := l.stats
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		s.Dropped, s.IfDropped = l.kstats.Dropped, l.kstats.IfDropped
+		return s
+	}
+	if ks, err := l.h.Stats(); err == nil {
+		s.Dropped, s.IfDropped = uint64(ks.PacketsDropped), uint64(ks.PacketsIfDropped)
+	}
+	return s
+}
+
+// LastFrame implements FrameSource. data is libpcap's buffer: valid until
+// the next call to Next.
+func (l *Live) LastFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType) {
+	return l.lastData, l.lastCI, l.lt
+}
+
+// Close stops the capture; a Next blocked in another goroutine returns
+// io.EOF. It is safe to call more than once.
+func (l *Live) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	if ks, err := l.h.Stats(); err == nil {
+		l.kstats.Dropped, l.kstats.IfDropped = uint64(ks.PacketsDropped), uint64(ks.PacketsIfDropped)
+	}
+	l.closed = true
+	l.mu.Unlock()
+	l.h.Close() // breaks the loop of a pending read, then waits for it
+	return nil
+}
