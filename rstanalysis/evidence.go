@@ -38,13 +38,22 @@ const (
 type finding struct {
 	rule   rule
 	forged float64 // > 0: evidence of a forged RST; < 0: of a genuine one; 0: context
-	text   string
+	// soft marks genuine evidence that any on-path forger matches for free
+	// (a correct seq, a plausible delay): it supports the claimed sender
+	// when nothing says otherwise, but cannot outweigh evidence of forgery.
+	soft bool
+	text string
 }
 
 type findings []finding
 
 func (fs *findings) add(r rule, forged float64, format string, args ...any) {
 	*fs = append(*fs, finding{rule: r, forged: forged, text: fmt.Sprintf(format, args...)})
+}
+
+// addSoft adds genuine evidence that a forger matches for free.
+func (fs *findings) addSoft(r rule, genuine float64, format string, args ...any) {
+	*fs = append(*fs, finding{rule: r, forged: -genuine, soft: true, text: fmt.Sprintf(format, args...)})
 }
 
 func (fs findings) has(r rule, forgedOnly bool) bool {
@@ -56,16 +65,21 @@ func (fs findings) has(r rule, forgedOnly bool) bool {
 	return false
 }
 
-// sums returns the total weight for forgery and for genuineness.
-func (fs findings) sums() (forged, genuine float64) {
+// sums returns the total weight for forgery, and for genuineness: all of
+// it, and the part a forger cannot match for free.
+func (fs findings) sums() (forged, genuine, hard float64) {
 	for _, f := range fs {
-		if f.forged > 0 {
+		switch {
+		case f.forged > 0:
 			forged += f.forged
-		} else {
+		case f.soft:
 			genuine -= f.forged
+		default:
+			genuine -= f.forged
+			hard -= f.forged
 		}
 	}
-	return forged, genuine
+	return forged, genuine, hard
 }
 
 // ms renders a duration in milliseconds with a precision that suits it.

@@ -239,8 +239,11 @@ func (pd *pending) ruleSeq(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	}
 	switch diff := flows.SeqDiff(sender.SndNxt, p.Seq); {
 	case diff == 0:
-		pd.seqLive = true
-		pd.fs.add(ruleSeq, -weak, "seq %d = the %s's next sequence number", p.Seq, d)
+		// An abort on a live socket sends RST+ACK (Linux
+		// tcp_send_active_reset); a bare RST is a stack answering a
+		// segment without the socket, even when its seq is the same.
+		pd.seqLive = p.Flags&capture.ACK != 0
+		pd.fs.addSoft(ruleSeq, weak, "seq %d = the %s's next sequence number", p.Seq, d)
 	case diff > 0 && diff <= 1 && sender.SawFIN:
 		// seq one past SND.NXT is impossible; tolerate a FIN counted twice
 	case diff > 0:
@@ -293,14 +296,26 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	if leg < time.Millisecond {
 		return
 	}
+	// The segment the RST answers: for a RST+ACK the earliest remembered
+	// segment that brought the peer's sequence to the RST's ack (a pure ACK
+	// carries nothing new to answer); for a bare RST (seq = the segment's
+	// ack, RFC 9293 §3.10.7.1) the earliest of the latest run of segments
+	// carrying that ack, since any of them may be the one answered.
 	peer := &c.Half[d.Peer()]
 	var trig *flows.Seen
+	synOK := pd.v.Phase == PhaseSYN // only a refusal answers a SYN
 	peer.Recent(func(s *flows.Seen) bool {
-		if (p.Flags&capture.ACK != 0 && s.End == p.Ack && s.End != s.Seq) || (p.Flags&capture.ACK == 0 && s.Flags&capture.ACK != 0 && s.Ack == p.Seq) {
-			trig = s
-			return false
+		if p.Flags&capture.ACK != 0 {
+			if s.End == p.Ack && s.End != s.Seq && (synOK || s.Flags&capture.SYN == 0) {
+				trig = s
+			}
+			return true
 		}
-		return true
+		if s.Flags&capture.ACK != 0 && s.Ack == p.Seq && s.Flags&capture.SYN == 0 {
+			trig = s
+			return true
+		}
+		return trig == nil
 	})
 	if trig == nil {
 		return
@@ -311,7 +326,7 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 		pd.fs.add(ruleTiming, weight, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
 			ms(dt), d.Peer(), trig.Frame, d, ms(leg), where, d)
 	case dt >= leg*8/10:
-		pd.fs.add(ruleTiming, -weak, "arrived %s after the %s's segment it answers (frame %d); the %s is %s away: consistent",
+		pd.fs.addSoft(ruleTiming, weak, "arrived %s after the %s's segment it answers (frame %d); the %s is %s away: consistent",
 			ms(dt), d.Peer(), trig.Frame, d, ms(leg))
 	}
 }
@@ -422,12 +437,16 @@ func (a *Analyzer) ruleTTL(pd *pending, c *flows.Conn) {
 	}
 	list := ttlList(refs)
 	switch {
-	case ttl == best || (absInt(ttl-best) == 1 && !(hops == 0 && refHops > 0)):
+	case ttl == best:
 		w := -moderate
 		if where != "packets" || len(refs) > 1 {
 			w = -weak
 		}
 		pd.fs.add(ruleTTL, w, "TTL %d matches the %s's %s (%s)", ttl, d, where, list)
+	case absInt(ttl-best) == 1 && !(hops == 0 && refHops > 0):
+		// Within the usual variation of one endpoint (Cloudflare SIGCOMM
+		// 2023), and also what a device one hop nearer sends: no weight.
+		pd.fs.add(ruleTTL, 0, "TTL %d, one off the %s's %s (%s): within an endpoint's usual variation, or one hop nearer", ttl, d, where, list)
 	case hops == 0:
 		pd.fs.add(ruleTTL, weight, "TTL %d is an initial TTL: made on the capturing host or a device on its link, but the %s's %s arrive %d hops away (TTL %s)",
 			ttl, d, where, refHops, list)
@@ -506,11 +525,11 @@ func (pd *pending) decide() {
 	for i, f := range pd.fs {
 		v.Evidence[i] = f.text
 	}
-	forged, genuine := pd.fs.sums()
+	forged, genuine, hard := pd.fs.sums()
 	switch {
 	case pd.lone:
 		v.Origin, v.Confidence = OriginUnknown, 0
-	case forged >= strong && forged >= genuine+0.5:
+	case forged >= strong && forged >= hard+0.5:
 		v.Origin = OriginMiddlebox
 		v.Confidence = clamp(0.5+0.15*(forged-genuine), 0.55, 0.97)
 	case forged >= moderate:
