@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// elapsed is the one line of a report that changes from run to run.
+var elapsed = regexp.MustCompile(`(?m)^(\s*elapsed\s+).*$`)
+
+// TestGolden renders the lab's committed captures (real Linux stacks, see
+// testdata/lab/README.md) and compares with testdata/golden: JSON Lines for
+// every capture, the table for the client-side ones. After a change in
+// attribution, run `go test ./internal/cli -run TestGolden -update` and
+// review the diff like code.
+func TestGolden(t *testing.T) {
+	caps, err := filepath.Glob("../../testdata/lab/*.pcap*")
+	if err != nil || len(caps) == 0 {
+		t.Fatalf("no lab captures under testdata/lab (%v)", err)
+	}
+	for _, c := range caps {
+		base := filepath.Base(c)
+		formats := []string{"json"}
+		if strings.Contains(base, ".client.") {
+			formats = append(formats, "table")
+		}
+		for _, f := range formats {
+			t.Run(base+"/"+f, func(t *testing.T) {
+				code, out, errs := run(t, nil, "read", "-j", "1", "-o", f, "--width", "160", c)
+				if code != ExitOK {
+					t.Fatalf("exit %d: %s", code, errs)
+				}
+				out = elapsed.ReplaceAllString(out, "${1}(elapsed)")
+				golden := filepath.Join("../../testdata/golden", base+"."+f)
+				if *update {
+					if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					return
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run with -update to create it)", err)
+				}
+				if string(want) != out {
+					t.Errorf("output differs from %s (run with -update and review the diff):\n%s", golden, firstDiff(string(want), out))
+				}
+			})
+		}
+	}
+}
+
+// firstDiff shows the first line where want and got differ.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, b string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			b = g[i]
+		}
+		if a != b {
+			return "line " + strconv.Itoa(i+1) + ":\n- " + a + "\n+ " + b
+		}
+	}
+	return ""
+}
