@@ -13,8 +13,9 @@ type Config struct {
 	// later packets that are evidence (DESIGN.md §3.4: the claimed sender
 	// still sending, the genuine SYN-ACK arriving). Zero means 2 seconds.
 	Grace time.Duration
-	// IdleGap is the silence after which a connection counts as idle
-	// (DESIGN.md §3.9). Zero means 5 seconds.
+	// IdleGap is the shortest silence after which a connection counts as
+	// idle (DESIGN.md §3.9); a connection whose handshake RTT is known must
+	// also have been quiet for 20 RTTs. Zero means 1 second.
 	IdleGap time.Duration
 	// Flows bounds the connection table.
 	Flows flows.Config
@@ -45,7 +46,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 		cfg.Grace = 2 * time.Second
 	}
 	if cfg.IdleGap <= 0 {
-		cfg.IdleGap = 5 * time.Second
+		cfg.IdleGap = time.Second
 	}
 	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.Flows), emit: emit,
 		hosts: NewHosts(), vantage: make(map[string]int)}
@@ -84,6 +85,12 @@ func (a *Analyzer) packet(p *capture.Packet, snap *HostSnapshot) {
 func (a *Analyzer) Flush() {
 	a.table.Flush()
 	a.release(time.Time{})
+}
+
+// idleGap is the silence after which c counts as idle: Config.IdleGap or
+// 20 handshake RTTs, whichever is longer.
+func (a *Analyzer) idleGap(c *flows.Conn) time.Duration {
+	return max(a.cfg.IdleGap, 20*c.RTT())
 }
 
 // Stats returns the connection table's counters.

@@ -90,7 +90,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *Ho
 	pd.ruleIPID(c, d, p)
 	pd.ruleSeq(c, d, p)
 	pd.ruleTiming(c, d, p)
-	pd.ruleIdle(c, p, a.cfg.IdleGap)
+	pd.ruleIdle(c, p, a.idleGap(c))
 	pd.rulePayload(p)
 	if pd.lone {
 		pd.fs.add(ruleLone, 0, "no other packet of this connection before it: backscatter, or a capture that began late (Zeek issue 1119)")
@@ -110,7 +110,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *Ho
 // from the connection as it was before the RST.
 func (a *Analyzer) phase(c *flows.Conn, d flows.Dir, p *capture.Packet) Phase {
 	cl, sv := &c.Half[flows.FromClient], &c.Half[flows.FromServer]
-	quiet := p.Time.Sub(c.LastTime)
+	quiet, gap := p.Time.Sub(c.LastTime), a.idleGap(c)
 	switch {
 	case c.ResetStanding() && c.Half[d.Peer()].LastOrdinary.After(c.FirstRSTTime):
 		// The peer sent on after the reset: this RST answers a late
@@ -127,9 +127,9 @@ func (a *Analyzer) phase(c *flows.Conn, d flows.Dir, p *capture.Packet) Phase {
 		return PhaseHandshake
 	case flows.TLSHandshakeOpen(c):
 		return PhaseTLSHandshake
-	case quiet >= a.cfg.IdleGap && c.Turns > 0 && c.LastPayDir == flows.FromClient:
+	case quiet >= gap && c.Turns > 0 && c.LastPayDir == flows.FromClient:
 		return PhaseRequest // the server sat on a request, then reset
-	case quiet >= a.cfg.IdleGap, c.GapBefore >= a.cfg.IdleGap:
+	case quiet >= gap, c.GapBefore >= gap:
 		return PhaseIdle
 	case c.Turns == 0:
 		return PhaseEstablished

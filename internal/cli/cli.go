@@ -92,7 +92,7 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.width, "width", 0, "table: fit rows into this many columns (default: the terminal's, else 160)")
 	fl.BoolVar(&f.jsonSummary, "json-summary", false, "json: end with a {\"summary\":{...}} line")
 	fl.DurationVar(&f.grace, "grace", 2*time.Second, "capture time a verdict waits for packets that follow its RST")
-	fl.DurationVar(&f.idleGap, "idle-gap", 5*time.Second, "silence after which a connection counts as idle")
+	fl.DurationVar(&f.idleGap, "idle-gap", time.Second, "shortest silence after which a connection counts as idle (and at least 20 handshake RTTs)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 10*time.Minute, "forget a connection after this much capture time without packets")
 	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once (least recently active evicted first)")
 }
