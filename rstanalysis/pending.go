@@ -448,15 +448,22 @@ func (a *Analyzer) ruleTTL(pd *pending, c *flows.Conn) {
 		// 2023), and also what a device one hop nearer sends: no weight.
 		pd.fs.add(ruleTTL, 0, "TTL %d, one off the %s's %s (%s): within an endpoint's usual variation, or one hop nearer", ttl, d, where, list)
 	case hops == 0:
-		pd.fs.add(ruleTTL, weight, "TTL %d is an initial TTL: made on the capturing host or a device on its link, but the %s's %s arrive %d hops away (TTL %s)",
-			ttl, d, where, refHops, list)
+		pd.fs.add(ruleTTL, weight, "TTL %d is an initial TTL: made on the capturing host or a device on its link, but the %s's %s arrive %s away (TTL %s)",
+			ttl, d, where, hopsText(refHops), list)
 	case ttl > best:
-		pd.fs.add(ruleTTL, weight, "TTL %d, the %s's %s arrive with %s: sent %d hops nearer than the %s",
-			ttl, d, where, list, ttl-best, d)
+		pd.fs.add(ruleTTL, weight, "TTL %d, the %s's %s arrive with %s: sent %s nearer than the %s",
+			ttl, d, where, list, hopsText(ttl-best), d)
 	default:
-		pd.fs.add(ruleTTL, weight, "TTL %d, the %s's %s arrive with %s: sent %d hops farther than the %s, or with another initial TTL",
-			ttl, d, where, list, best-ttl, d)
+		pd.fs.add(ruleTTL, weight, "TTL %d, the %s's %s arrive with %s: sent %s farther than the %s, or with another initial TTL",
+			ttl, d, where, list, hopsText(best-ttl), d)
 	}
+}
+
+func hopsText(n int) string {
+	if n == 1 {
+		return "1 hop"
+	}
+	return fmt.Sprintf("%d hops", n)
 }
 
 func ttlList(ts []uint8) string {
