@@ -14,9 +14,9 @@ import (
 	"testing"
 )
 
-// corpusDir holds the shared public captures; tests that need them skip
-// when it is absent.
-const corpusDir = "/work/shared/corpus"
+// corpusDir holds the shared public captures, beside the repository (as in
+// CI); tests that need them skip when it is absent.
+const corpusDir = "../../shared/corpus"
 
 type corpusEntry struct {
 	file    string
