@@ -45,8 +45,8 @@ func AppOf(c *Conn) App {
 	case len(ch) > 0:
 		a.Request = sample(ch, cl.PayloadBytes)
 	}
-	if c.Turns > 2 && cl.turnN > 0 && isHTTPRequest(cl.Turn()) {
-		a.LastRequest = httpRequest(cl.Turn())
+	if c.Turns > 2 && isHTTPRequest(c.ClientTurn()) {
+		a.LastRequest = httpRequest(c.ClientTurn())
 	}
 	switch {
 	case len(sh) >= 5 && sh[0] == 22 && sh[1] == 3:

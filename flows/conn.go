@@ -27,33 +27,37 @@ func (d Dir) String() string {
 	return "client"
 }
 
-// HeadCap is how many bytes of each direction's stream a connection keeps,
-// reassembled in sequence order from the first payload byte: enough for an
-// HTTP/1.x request line with its Host header, a status line, or a TLS
-// ClientHello up to its SNI in the common extension orders.
-const HeadCap = 512
+// ClientHeadCap and ServerHeadCap are how many bytes of each direction's
+// stream a connection keeps, reassembled in sequence order from the first
+// payload byte: for the client an HTTP/1.x request line with its Host
+// header or a TLS ClientHello up to its SNI in the common extension orders,
+// for the server a status line or the first TLS record header and alert.
+const (
+	ClientHeadCap = 384
+	ServerHeadCap = 128
+)
 
-// TurnCap is how many bytes of a direction's latest payload turn (the first
-// segment after the peer last sent payload) a connection keeps, so that the
-// request of a keep-alive connection's last exchange can be named.
-const TurnCap = 128
+// TurnCap is how many bytes of the client's latest payload turn (its first
+// segment after the server last sent payload) a connection keeps, so that
+// the request of a keep-alive connection's last exchange can be named.
+const TurnCap = 96
 
 // seenRing is how many recent segments per direction a connection
 // remembers, to find the segment a RST answers.
 const seenRing = 8
 
-// Seen is what a connection remembers of one recent segment.
+// Seen is what a connection remembers of one recent segment (32 bytes).
 type Seen struct {
-	Frame  uint64
-	Time   time.Time
-	Seq    uint32 // SEG.SEQ
-	End    uint32 // SEG.SEQ + SEG.LEN
-	Ack    uint32 // SEG.ACK (valid when Flags has ACK)
-	Flags  capture.Flags
-	IPID   uint16
-	TTL    uint8
-	Length int // payload bytes
+	Frame uint64
+	At    int64  // capture time, Unix nanoseconds
+	Seq   uint32 // SEG.SEQ
+	End   uint32 // SEG.SEQ + SEG.LEN
+	Ack   uint32 // SEG.ACK (valid when Flags has ACK)
+	Flags capture.Flags
 }
+
+// Time returns the segment's capture time.
+func (s *Seen) Time() time.Time { return time.Unix(0, s.At).UTC() }
 
 // Half is one endpoint's side of a connection: what it sent, as seen at the
 // vantage point. RSTs update the counters but not the TTL and IP ID
@@ -100,15 +104,13 @@ type Half struct {
 	FINTime             time.Time
 	LastPayloadTime     time.Time
 
-	// Head is the start of the stream, in sequence order.
-	head     [HeadCap]byte
+	// head is the start of the stream, in sequence order: a window of
+	// Conn.buf, ClientHeadCap or ServerHeadCap long.
+	head     []byte
 	headN    uint16
 	headBase uint32 // sequence number of head[0]
 	headSet  bool
 	headGap  bool // a segment beyond the reassembled head arrived first
-
-	turn  [TurnCap]byte
-	turnN uint8
 
 	// TLS alert seen in clear (record type 21, length 2): level and description.
 	Alert    [2]byte
@@ -124,9 +126,6 @@ type Half struct {
 // Head returns the reassembled first bytes of the stream (a view, valid
 // until the connection is next updated).
 func (h *Half) Head() []byte { return h.head[:h.headN] }
-
-// Turn returns the first bytes of the latest payload turn.
-func (h *Half) Turn() []byte { return h.turn[:h.turnN] }
 
 // Recent calls f for the remembered recent segments, newest first, until f
 // returns false.
@@ -223,6 +222,10 @@ type Conn struct {
 	LastRST      uint64
 	LastRSTTime  time.Time
 
+	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads
+	turn  [TurnCap]byte                       // the client's latest turn
+	turnN uint8
+
 	// Pending is for the analysis stage: the number of its undecided
 	// verdicts that refer to this connection.
 	Pending int
@@ -285,6 +288,9 @@ func (c *Conn) LegRTT(d Dir) time.Duration {
 	}
 	return c.ClientRTT()
 }
+
+// ClientTurn returns the first bytes of the client's latest payload turn.
+func (c *Conn) ClientTurn() []byte { return c.turn[:c.turnN] }
 
 // Client returns the client's endpoint.
 func (c *Conn) Client() netip.AddrPort { return c.Half[FromClient].Addr }

@@ -92,6 +92,7 @@ type Table struct {
 	// to closed when it is reset or both sides have sent FIN.
 	open, closed list
 	free         []*Conn
+	slab         []Conn // fresh connections, allocated slabSize at a time
 	stats        TableStats
 	gen          uint64
 	// OnEnd, if set, is called before a connection is removed or reused.
@@ -124,6 +125,10 @@ func (l *list) remove(c *Conn) {
 	}
 	c.prev, c.next = nil, nil
 }
+
+// slabSize is how many connections are allocated at once: one allocation
+// instead of 64, and no rounding of each 2 KiB Conn up to a size class.
+const slabSize = 64
 
 // NewTable returns an empty table.
 func NewTable(cfg Config) *Table {
@@ -204,7 +209,11 @@ func (t *Table) create(k Key, p *capture.Packet) *Conn {
 		c = t.free[n-1]
 		t.free = t.free[:n-1]
 	} else {
-		c = new(Conn)
+		if len(t.slab) == 0 {
+			t.slab = make([]Conn, slabSize)
+		}
+		c = &t.slab[0]
+		t.slab = t.slab[1:]
 	}
 	t.gen++
 	t.stats.Conns++
@@ -227,6 +236,8 @@ func (t *Table) create(k Key, p *capture.Packet) *Conn {
 			c.Half[FromClient].Addr, c.Half[FromServer].Addr = src, dst
 		}
 	}
+	c.Half[FromClient].head = c.buf[:ClientHeadCap:ClientHeadCap]
+	c.Half[FromServer].head = c.buf[ClientHeadCap:]
 	c.FirstTime = p.Time
 	c.LastTime = p.Time
 	t.conns[k] = c
@@ -394,7 +405,9 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		if c.Turns == 0 || c.LastPayDir != d {
 			c.Turns++
 			c.LastPayDir = d
-			h.turnN = uint8(copy(h.turn[:], p.Payload()))
+			if d == FromClient {
+				c.turnN = uint8(copy(c.turn[:], p.Payload()))
+			}
 		}
 		h.reassemble(p)
 		if pl := p.Payload(); len(pl) >= 5 && pl[0] == 21 && pl[1] == 3 {
@@ -407,8 +420,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		}
 	}
 
-	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, Time: p.Time, Seq: p.Seq, End: end, Ack: p.Ack,
-		Flags: p.Flags, IPID: p.IPID, TTL: p.TTL, Length: p.PayloadLen}
+	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: p.Time.UnixNano(), Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
 	h.ringN++
 	if h.ringC < seenRing {
 		h.ringC++
@@ -443,7 +455,7 @@ func (h *Half) reassemble(p *capture.Packet) {
 			h.headBase = p.Seq
 		}
 	}
-	if int(h.headN) == HeadCap {
+	if int(h.headN) == len(h.head) {
 		return
 	}
 	pl := p.Payload()

@@ -320,7 +320,7 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	if trig == nil {
 		return
 	}
-	dt := p.Time.Sub(trig.Time)
+	dt := p.Time.Sub(trig.Time())
 	switch {
 	case dt < leg/2 && leg-dt >= time.Millisecond:
 		pd.fs.add(ruleTiming, weight, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
