@@ -46,18 +46,39 @@ const TurnCap = 96
 // remembers, to find the segment a RST answers.
 const seenRing = 8
 
+// Nanos is a capture timestamp in Unix nanoseconds: 8 bytes and no
+// pointer for the garbage collector, where a time.Time takes 24 and holds
+// one. Zero means "never" (a packet stamped exactly 1970-01-01T00:00:00Z
+// reads as never too).
+type Nanos int64
+
+// NanosOf converts a timestamp.
+func NanosOf(t time.Time) Nanos { return Nanos(t.UnixNano()) }
+
+// Time converts back, in UTC.
+func (n Nanos) Time() time.Time { return time.Unix(0, int64(n)).UTC() }
+
+// IsZero reports whether n is unset.
+func (n Nanos) IsZero() bool { return n == 0 }
+
+// After reports whether n is later than o.
+func (n Nanos) After(o Nanos) bool { return n > o }
+
+// Before reports whether n is earlier than o.
+func (n Nanos) Before(o Nanos) bool { return n < o }
+
+// Sub returns n − o.
+func (n Nanos) Sub(o Nanos) time.Duration { return time.Duration(n - o) }
+
 // Seen is what a connection remembers of one recent segment (32 bytes).
 type Seen struct {
 	Frame uint64
-	At    int64  // capture time, Unix nanoseconds
+	At    Nanos  // capture time
 	Seq   uint32 // SEG.SEQ
 	End   uint32 // SEG.SEQ + SEG.LEN
 	Ack   uint32 // SEG.ACK (valid when Flags has ACK)
 	Flags capture.Flags
 }
-
-// Time returns the segment's capture time.
-func (s *Seen) Time() time.Time { return time.Unix(0, s.At).UTC() }
 
 // Half is one endpoint's side of a connection: what it sent, as seen at the
 // vantage point. RSTs update the counters but not the TTL and IP ID
@@ -97,12 +118,12 @@ type Half struct {
 	// The latest RST sent: its seq, ack, flags and time.
 	LastRSTSeq, LastRSTAck uint32
 	LastRSTFlags           capture.Flags
-	LastRSTTime            time.Time
+	LastRSTTime            Nanos
 
-	FirstTime, LastTime time.Time
-	LastOrdinary        time.Time // latest non-RST packet
-	FINTime             time.Time
-	LastPayloadTime     time.Time
+	FirstTime, LastTime Nanos
+	LastOrdinary        Nanos // latest non-RST packet
+	FINTime             Nanos
+	LastPayloadTime     Nanos
 
 	// head is the start of the stream, in sequence order: a window of
 	// Conn.buf, ClientHeadCap or ServerHeadCap long.
@@ -197,12 +218,12 @@ type Conn struct {
 	// SYNMissed is true when the SYN-ACK was seen but not the SYN.
 	SYNMissed bool
 
-	SYNTime    time.Time // latest SYN (retransmission included)
-	SYNs       int       // SYNs sent, retransmissions included
-	SYNACKTime time.Time // first SYN-ACK
-	ACKTime    time.Time // client's first ACK of the SYN-ACK (handshake complete)
-	FirstTime  time.Time
-	LastTime   time.Time
+	SYNTime    Nanos // latest SYN (retransmission included)
+	SYNs       int   // SYNs sent, retransmissions included
+	SYNACKTime Nanos // first SYN-ACK
+	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
+	FirstTime  Nanos
+	LastTime   Nanos
 	// GapBefore is the silence that preceded the latest packet.
 	GapBefore time.Duration
 
@@ -217,10 +238,10 @@ type Conn struct {
 	// earlier RST (which therefore did not end the connection).
 	RSTs         int
 	FirstRST     uint64
-	FirstRSTTime time.Time
+	FirstRSTTime Nanos
 	FirstRSTDir  Dir
 	LastRST      uint64
-	LastRSTTime  time.Time
+	LastRSTTime  Nanos
 
 	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads
 	turn  [TurnCap]byte                       // the client's latest turn

@@ -161,7 +161,7 @@ func (t *Table) listOf(c *Conn) *list {
 // connections first, by p's timestamp. Lookup does not record p: call Apply
 // after inspecting the connection's state as it was before p.
 func (t *Table) Lookup(p *capture.Packet) (*Conn, Dir) {
-	t.expire(p.Time)
+	t.expire(NanosOf(p.Time))
 	k := KeyOf(p)
 	c := t.conns[k]
 	if c == nil {
@@ -238,8 +238,8 @@ func (t *Table) create(k Key, p *capture.Packet) *Conn {
 	}
 	c.Half[FromClient].head = c.buf[:ClientHeadCap:ClientHeadCap]
 	c.Half[FromServer].head = c.buf[ClientHeadCap:]
-	c.FirstTime = p.Time
-	c.LastTime = p.Time
+	c.FirstTime = NanosOf(p.Time)
+	c.LastTime = c.FirstTime
 	t.conns[k] = c
 	t.open.pushFront(c)
 	if n := len(t.conns); n > t.stats.MaxOpen {
@@ -292,7 +292,7 @@ func (t *Table) recycle(c *Conn) {
 	t.free = append(t.free, c)
 }
 
-func (t *Table) expire(now time.Time) {
+func (t *Table) expire(now Nanos) {
 	for c := t.closed.tail; c != nil && now.Sub(c.LastTime) > t.cfg.ClosedTimeout; c = t.closed.tail {
 		t.stats.Expired++
 		t.remove(c, EndClosed)
@@ -321,32 +321,33 @@ func (t *Table) Each(f func(*Conn)) {
 
 // Apply records p, travelling in direction d, in connection c.
 func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
+	now := NanosOf(p.Time)
 	h := &c.Half[d]
 	rst := p.Flags&capture.RST != 0
 	if h.Packets == 0 {
-		h.FirstTime = p.Time
+		h.FirstTime = now
 	}
 	h.Packets++
 	h.PayloadBytes += uint64(p.PayloadLen)
-	h.LastTime = p.Time
-	c.GapBefore = p.Time.Sub(c.LastTime)
-	c.LastTime = p.Time
+	h.LastTime = now
+	c.GapBefore = now.Sub(c.LastTime)
+	c.LastTime = now
 
 	if rst {
 		h.RSTs++
-		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, p.Time
+		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, now
 		c.RSTs++
 		if !c.ResetStanding() {
-			c.FirstRST, c.FirstRSTTime = p.Frame, p.Time
+			c.FirstRST, c.FirstRSTTime = p.Frame, now
 			c.FirstRSTDir = d
 		}
 		c.LastRST = p.Frame
-		c.LastRSTTime = p.Time
+		c.LastRSTTime = now
 		t.touch(c)
 		return
 	}
 
-	h.LastOrdinary = p.Time
+	h.LastOrdinary = now
 	// TTL, IP ID and DF history of the sender's ordinary packets.
 	h.addTTL(p.TTL)
 	h.TTLLast = p.TTL
@@ -374,10 +375,10 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		h.ISN = p.Seq
 		h.SawSYN = true
 		if d == FromClient && p.Flags&capture.ACK == 0 {
-			c.SYNTime = p.Time
+			c.SYNTime = now
 			c.SYNs++
 		} else if d == FromServer && p.Flags&capture.ACK != 0 && c.SYNACKTime.IsZero() {
-			c.SYNACKTime = p.Time
+			c.SYNACKTime = now
 		}
 	}
 	end := p.Seq + p.SeqLen()
@@ -390,18 +391,18 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		h.HasAck = true
 		if d == FromClient && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.SYNACKTime.IsZero() &&
 			p.Ack == c.Half[FromServer].ISN+1 {
-			c.ACKTime = p.Time
+			c.ACKTime = now
 		}
 	}
 	h.Window = p.Window
 	if p.Flags&capture.FIN != 0 && !h.SawFIN {
 		h.SawFIN = true
 		h.FINSeq = p.Seq + uint32(p.PayloadLen)
-		h.FINTime = p.Time
+		h.FINTime = now
 	}
 
 	if p.PayloadLen > 0 {
-		h.LastPayloadTime = p.Time
+		h.LastPayloadTime = now
 		if c.Turns == 0 || c.LastPayDir != d {
 			c.Turns++
 			c.LastPayDir = d
@@ -420,7 +421,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 		}
 	}
 
-	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: p.Time.UnixNano(), Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
+	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
 	h.ringN++
 	if h.ringC < seenRing {
 		h.ringC++

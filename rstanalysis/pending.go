@@ -110,7 +110,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *Ho
 // from the connection as it was before the RST.
 func (a *Analyzer) phase(c *flows.Conn, d flows.Dir, p *capture.Packet) Phase {
 	cl, sv := &c.Half[flows.FromClient], &c.Half[flows.FromServer]
-	quiet, gap := p.Time.Sub(c.LastTime), a.idleGap(c)
+	quiet, gap := flows.NanosOf(p.Time).Sub(c.LastTime), a.idleGap(c)
 	switch {
 	case c.ResetStanding() && c.Half[d.Peer()].LastOrdinary.After(c.FirstRSTTime):
 		// The peer sent on after the reset: this RST answers a late
@@ -147,7 +147,7 @@ func (pd *pending) relate(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	}
 	pd.v.Event = c.FirstRST
 	peer := &c.Half[d.Peer()]
-	gap := ms(p.Time.Sub(c.LastRSTTime))
+	gap := ms(flows.NanosOf(p.Time).Sub(c.LastRSTTime))
 	switch {
 	case peer.LastTime.After(c.LastRSTTime) && peer.Packets > uint64(peer.RSTs):
 		pd.v.Relation = fmt.Sprintf("answers a %s segment that arrived after the reset at frame %d", d.Peer(), c.FirstRST)
@@ -320,7 +320,7 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	if trig == nil {
 		return
 	}
-	dt := p.Time.Sub(trig.Time())
+	dt := flows.NanosOf(p.Time).Sub(trig.At)
 	switch {
 	case dt < leg/2 && leg-dt >= time.Millisecond:
 		pd.fs.add(ruleTiming, weight, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
@@ -333,7 +333,7 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 
 // ruleIdle: a RST after a long silence (DESIGN.md §3.9).
 func (pd *pending) ruleIdle(c *flows.Conn, p *capture.Packet, gap time.Duration) {
-	quiet := p.Time.Sub(c.LastTime)
+	quiet := flows.NanosOf(p.Time).Sub(c.LastTime)
 	switch {
 	case c.GapBefore >= gap && quiet < gap:
 		pd.answersIdle = true
@@ -493,7 +493,7 @@ func (pd *pending) handshakeAnswer(c *flows.Conn) bool {
 		return false
 	}
 	return pd.rst.seq == sv.ISN+1 && (pd.rst.flags&capture.ACK == 0 || pd.rst.ack == cl.ISN+1) &&
-		pd.rst.time.Sub(c.ACKTime) <= c.ClientRTT()+c.ServerRTT()+10*time.Millisecond
+		flows.NanosOf(pd.rst.time).Sub(c.ACKTime) <= c.ClientRTT()+c.ServerRTT()+10*time.Millisecond
 }
 
 // afterRules weighs what followed the RST (DESIGN.md §3.4, §3.5).

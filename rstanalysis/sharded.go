@@ -51,8 +51,9 @@ type result struct {
 // make channel costs vanish, small enough to keep verdicts flowing.
 const batchSize = 512
 
-// NewSharded returns a pipeline of n workers (n ≥ 2) with configuration cfg;
-// Flows.MaxConns is divided among them.
+// NewSharded returns a pipeline of n analysis workers (n ≥ 1; with one, the
+// caller's goroutine decodes while the worker analyses) with configuration
+// cfg; Flows.MaxConns is divided among them.
 func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	s := &Sharded{hosts: NewHosts(), seed: maphash.MakeSeed(), emit: emit,
 		batch: make([][]item, n), work: make([]chan []item, n), free: make(chan []item, 4*n),
@@ -117,9 +118,17 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	h.Write(b[:])
 	w := int(h.Sum64() % uint64(len(s.work)))
 
-	s.batch[w] = append(s.batch[w], item{p: *p})
+	s.batch[w] = append(s.batch[w], item{})
+	it := &s.batch[w][len(s.batch[w])-1]
+	// Copy the fields and only the payload bytes captured: most segments
+	// carry none, and the rest of Head is never read.
+	head := p.Head[:p.HeadN]
+	it.p = capture.Packet{Frame: p.Frame, Time: p.Time, Iface: p.Iface, Src: p.Src, Dst: p.Dst,
+		SrcPort: p.SrcPort, DstPort: p.DstPort, TTL: p.TTL, IPID: p.IPID, HasIPID: p.HasIPID, DF: p.DF,
+		Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Window: p.Window, Options: p.Options,
+		PayloadLen: p.PayloadLen, HeadN: p.HeadN}
+	copy(it.p.Head[:], head)
 	if p.Flags&capture.RST != 0 {
-		it := &s.batch[w][len(s.batch[w])-1]
 		it.rst, it.snap = true, s.hosts.Snapshot(p)
 	}
 	if len(s.batch[w]) == batchSize {

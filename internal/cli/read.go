@@ -80,7 +80,7 @@ and a warning says where the damage is), 2 for bad usage.`,
 	}
 	af.register(cmd)
 	cmd.Flags().IntVarP(&workers, "workers", "j", min(runtime.NumCPU(), 8),
-		"analyse connections on this many cores (sharded by 5-tuple; output is the same for any number)")
+		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; the output is the same for any number)")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
 }
@@ -164,8 +164,8 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) error 
 		file = name
 	}
 	var an analyzer
-	if r.workers > 1 {
-		an = rstanalysis.NewSharded(r.flags.config(file), r.workers, r.emit)
+	if r.workers > 1 { // one goroutine reads and decodes, the others analyse
+		an = rstanalysis.NewSharded(r.flags.config(file), r.workers-1, r.emit)
 	} else {
 		an = rstanalysis.New(r.flags.config(file), r.emit)
 	}
