@@ -6,7 +6,7 @@ type Stats struct {
 	TCP         uint64 // frames decoded to a TCP segment and returned
 	NotTCP      uint64 // frames that hold no TCP segment (ARP, UDP, ...)
 	Undecodable uint64 // frames whose headers could not be decoded (truncated, unknown link type)
-	Filtered    uint64 // TCP frames the BPF filter rejected
+	Filtered    uint64 // frames the BPF filter rejected (it runs before decoding)
 	Bytes       int64  // bytes of the underlying file consumed, when known (for progress)
 	Dropped     uint64 // frames the kernel dropped (live capture only)
 	IfDropped   uint64 // frames the interface dropped (live capture only)

@@ -76,9 +76,6 @@ func TLSHandshakeOpen(c *Conn) bool {
 	return isTLSHandshake(c.Half[FromClient].Head()) && c.Turns <= 2
 }
 
-// LooksLikeHTTPRequest reports whether b starts with an HTTP/1.x method.
-func LooksLikeHTTPRequest(b []byte) bool { return isHTTPRequest(b) }
-
 func isTLSHandshake(b []byte) bool {
 	return len(b) >= 6 && b[0] == 22 && b[1] == 3 && b[2] <= 4 && b[5] == 1
 }

@@ -36,8 +36,7 @@ type Analyzer struct {
 	queue []*pending // undecided and decided verdicts, in capture order
 	head  int
 
-	resets  uint64
-	vantage map[string]int
+	resets uint64
 }
 
 // New returns an Analyzer that reports verdicts to emit.
@@ -49,7 +48,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 		cfg.IdleGap = time.Second
 	}
 	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.Flows), emit: emit,
-		hosts: NewHosts(), vantage: make(map[string]int)}
+		hosts: NewHosts()}
 	a.table.OnEnd = a.onEnd
 	return a
 }
@@ -99,9 +98,6 @@ func (a *Analyzer) Stats() flows.TableStats { return a.table.Stats() }
 // Resets is the number of RST segments seen.
 func (a *Analyzer) Resets() uint64 { return a.resets }
 
-// Vantages counts the verdicts per vantage point description.
-func (a *Analyzer) Vantages() map[string]int { return a.vantage }
-
 // release emits, in capture order, the verdicts whose grace period has
 // passed at capture time now; a zero now emits all.
 func (a *Analyzer) release(now time.Time) {
@@ -115,7 +111,6 @@ func (a *Analyzer) release(now time.Time) {
 		}
 		a.queue[a.head] = nil
 		a.head++
-		a.vantage[pd.v.Vantage]++
 		a.emit(&pd.v)
 	}
 	if a.head == len(a.queue) {

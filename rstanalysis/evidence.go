@@ -56,15 +56,6 @@ func (fs *findings) addSoft(r rule, genuine float64, format string, args ...any)
 	*fs = append(*fs, finding{rule: r, forged: -genuine, soft: true, text: fmt.Sprintf(format, args...)})
 }
 
-func (fs findings) has(r rule, forgedOnly bool) bool {
-	for _, f := range fs {
-		if f.rule == r && (!forgedOnly || f.forged > 0) {
-			return true
-		}
-	}
-	return false
-}
-
 // sums returns the total weight for forgery, and for genuineness: all of
 // it, and the part a forger cannot match for free.
 func (fs findings) sums() (forged, genuine, hard float64) {

@@ -1,0 +1,37 @@
+// Package flows keeps the state of every TCP connection in a capture: which
+// end is the client, what each direction sent, and the first bytes of each
+// stream, so that a RST can be judged against the packets around it.
+//
+// # What a connection holds
+//
+// A Conn is one incarnation of a 5-tuple, keyed by its canonical Key so both
+// directions meet. The client is the end that sent the SYN (RFC 9293's
+// active opener); a connection first seen without SYN or SYN-ACK is marked
+// Midstream and its sides are guessed from the ports (ServerByPort). Each
+// direction (Half) keeps what DESIGN.md §3 compares a RST with: the TTLs or
+// hop limits and IPv4 IDs of its ordinary packets, its sequence space
+// (ISN, SND.NXT as seen, last ACK, window), FIN and RST times, and a ring of
+// its last eight segments to find the one a RST answers. The handshake
+// gives two round-trip legs from the vantage point: SYN→SYN-ACK to the
+// server, SYN-ACK→ACK to the client. The first bytes of each stream are
+// reassembled in sequence order (AppOf names the HTTP/1.x request and
+// status, the TLS ClientHello's SNI, TLS alerts).
+//
+// # Memory and speed
+//
+// Memory follows the connections open at once, not the file's length: a
+// Conn is about 1.8 KiB, allocated 64 at a time and recycled through a free
+// list; connections expire after Config.IdleTimeout of capture time (or
+// Config.ClosedTimeout once reset or closed by both sides), and past
+// Config.MaxConns the least recently active is evicted (closed ones first),
+// both through LRU lists that cost a few pointer writes per packet.
+// Timestamps are int64 nanoseconds (Nanos). Once the table has grown to its
+// working size, Lookup and Apply allocate nothing.
+//
+// # Trade-offs
+//
+// Only the start of each stream is kept (ClientHeadCap, ServerHeadCap
+// bytes), not the whole stream: enough to name the request, not to follow a
+// long exchange. Segments that arrive out of order before the head is
+// complete stop the reassembly there rather than being buffered.
+package flows

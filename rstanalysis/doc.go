@@ -1,0 +1,37 @@
+// Package rstanalysis attributes every TCP RST of a capture: who really sent
+// it (server, client, middlebox or unknown), at what phase of the exchange,
+// the likely cause, a confidence, and the evidence in words.
+//
+// # Evidence
+//
+// Each rule of DESIGN.md §3 compares the RST with the packets of the side
+// whose address it carries: the answer to a SYN (RFC 9293 §3.10.7), TTL and
+// hop limit and IPv4 ID against that side's own packets (Cloudflare, SIGCOMM
+// 2023), the race of packets that follow it (Weaver, Sommer and Paxson,
+// NDSS 2009), bursts of RSTs (Wang et al., IMC 2017), timing against the
+// handshake's round-trip legs, crafted flags and netfilter's shape, sequence
+// numbers, idle gaps, a payload, a RST with no connection around it (Zeek
+// issue 1119). A verdict waits Config.Grace of capture time after its RST,
+// because the packets that follow are evidence, and is final when the input
+// ends.
+//
+// # Decision
+//
+// Evidence weighs for or against "the claimed sender made this RST".
+// Evidence a forger cannot match for free (crafted flags, a TTL from
+// elsewhere, the physics of timing, the sender still talking) outweighs what
+// an on-path forger matches by watching (a correct seq, a plausible delay).
+// The origin is a middlebox only on strong evidence of forgery, the claimed
+// side only on evidence for it and none against; otherwise it is unknown,
+// with confidence 0: a wrong "middlebox" sends an incident review down the
+// wrong path.
+//
+// # Cross-connection evidence and workers
+//
+// Hosts remembers each address's SYN or SYN-ACK TTL and RTT, a weaker
+// reference for a RST with no other packet of its own (a refusal). It must
+// see packets in capture order: Sharded keeps it in the reading goroutine,
+// hands each RST a snapshot, spreads connections over workers by their
+// 5-tuple and merges verdicts back into capture order, so the output is the
+// same for any number of workers.
+package rstanalysis
