@@ -103,3 +103,26 @@ func BenchmarkPipeline(b *testing.B) {
 	}
 	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
 }
+
+// BenchmarkAttribution measures the work per RST: 1,000 connections, each
+// with a handshake and a request, then a RST judged and emitted.
+func BenchmarkAttribution(b *testing.B) {
+	var cs []*conv
+	for i := range 1000 {
+		c := newConv(uint16(20000 + i)).after(time.Duration(i) * time.Millisecond)
+		c.handshake().request()
+		c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+		cs = append(cs, c)
+	}
+	pkts := merge(cs...)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		a := New(Config{}, func(*Verdict) { n++ })
+		for i := range pkts {
+			a.Packet(&pkts[i])
+		}
+		a.Flush()
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "RSTs/s")
+}
