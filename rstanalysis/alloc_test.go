@@ -111,7 +111,7 @@ func BenchmarkAttribution(b *testing.B) {
 	for i := range 1000 {
 		c := newConv(uint16(20000 + i)).after(time.Duration(i) * time.Millisecond)
 		c.handshake().request()
-		c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+		c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 		cs = append(cs, c)
 	}
 	pkts := merge(cs...)
