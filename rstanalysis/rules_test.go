@@ -280,6 +280,28 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginClient, PhaseResponse, CauseClientAbort, "TTL 64 matches the client's packets"}},
 
+		{"RFC9293-3.5+draft-boucadair-tcpm-rst-diagnostic-payload/text carried in a RST is shown", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.RST|capture.ACK, "blocked by policy 42")
+			return merge(c)
+		}, want{OriginServer, PhaseRequest, CauseServerAbort, `carries 20 bytes: "blocked by policy 42"`}},
+
+		{"Cloudflare-SIGCOMM2023/IP ID copied from the packet it answers", func() []capture.Packet {
+			c := newConv(40000).handshake()
+			req := c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
+			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
+			r.IPID = req.IPID
+			return merge(c)
+		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "copied from the client's last packet"}},
+
+		{"RFC5961-3.2/the receiver keeps its connection after the RST", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
+			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(100 * time.Millisecond).cli(capture.ACK, "")
+			return merge(c)
+		}, want{OriginServer, PhaseResponse, CauseServerAbort, "the client kept its connection"}},
+
 		{"Wang-IMC2017/Great Firewall burst: seq X+1460 after a RST", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
