@@ -297,8 +297,8 @@ func TestRules(t *testing.T) {
 		{"RFC5961-3.2/the receiver keeps its connection after the RST", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
-			c.after(5 * time.Millisecond).srv(capture.RST|capture.ACK, "")
-			c.after(100 * time.Millisecond).cli(capture.ACK, "")
+			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
+			c.after(100*time.Millisecond).cli(capture.ACK, "")
 			return merge(c)
 		}, want{OriginServer, PhaseResponse, CauseServerAbort, "the client kept its connection"}},
 
