@@ -16,28 +16,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/rstscope/rstscope/internal/testenv"
 )
-
-// requireRoot skips a privileged test for a user without root, but fails it
-// when CI is set: CI runs as root, and a silent skip there would hide that
-// the real-network tests stopped running.
-func requireRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("needs root, and CI is set: privileged tests must run in CI")
-		}
-		t.Skip("needs root (network namespaces, packet sockets)")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("needs %s, and CI is set", tool)
-			}
-			t.Skipf("needs %s", tool)
-		}
-	}
-}
 
 func run(t *testing.T, args ...string) {
 	t.Helper()
@@ -83,7 +63,7 @@ func newVethLab(t *testing.T) *vethLab {
 // sequence number plus one (RFC 9293 §3.10.7.1). Then the interface is
 // deleted under the capture, and Next must say so.
 func TestLiveRefused(t *testing.T) {
-	requireRoot(t, "ip")
+	testenv.RequireRoot(t, "ip")
 	lab := newVethLab(t)
 	live, err := OpenLive(LiveOptions{Interface: lab.host, Filter: "tcp", ReadTimeout: 100 * time.Millisecond})
 	if err != nil {
@@ -163,7 +143,7 @@ func TestLiveRefused(t *testing.T) {
 // TestLiveCloseUnblocks: Close makes a Next waiting on an idle capture
 // return io.EOF.
 func TestLiveCloseUnblocks(t *testing.T) {
-	requireRoot(t, "ip")
+	testenv.RequireRoot(t, "ip")
 	lab := newVethLab(t)
 	live, err := OpenLive(LiveOptions{Interface: lab.host, Filter: "tcp port 1", ReadTimeout: 200 * time.Millisecond})
 	if err != nil {
@@ -206,7 +186,7 @@ func TestLivePermission(t *testing.T) {
 		fmt.Fprintf(os.Stdout, "ERR=%v\nIS=%v\n", err, errors.Is(err, ErrPermission))
 		return
 	}
-	requireRoot(t, "setpriv")
+	testenv.RequireRoot(t, "setpriv")
 	// The test binary lives in a 0700 build directory: copy it where
 	// nobody can run it.
 	dir, err := os.MkdirTemp("", "rstscope-perm")

@@ -22,6 +22,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/rstscope/rstscope/internal/testenv"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
@@ -131,27 +132,6 @@ func dialOnce(addr string) string {
 		return "closed"
 	}
 	return err.Error()
-}
-
-// requireRoot skips a privileged test for a user without root, but fails it
-// when CI is set: CI runs as root, and a silent skip there would hide that
-// the real-network tests stopped running.
-func requireRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("needs root, and CI is set: privileged tests must run in CI")
-		}
-		t.Skip("needs root (network namespaces, packet sockets)")
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("needs %s, and CI is set", tool)
-			}
-			t.Skipf("needs %s", tool)
-		}
-	}
 }
 
 var (
@@ -445,7 +425,7 @@ func byServer(vs []verdict) map[string][]verdict {
 // about each as it happens, then after SIGINT; and that the frames it saved
 // with --write tell `rstscope read` the same.
 func TestLiveResets(t *testing.T) {
-	requireRoot(t, "ip", "iptables")
+	testenv.RequireRoot(t, "ip", "iptables")
 	l := newNSPair(t)
 	closed, abort, reject := l.bIP+":7001", l.bIP+":7002", l.bIP+":7003"
 	// The abort server also listens on the REJECT port, so that a refusal
@@ -567,7 +547,7 @@ func TestLiveResets(t *testing.T) {
 // captures on "any" with --max-conns 200: the table stays at the cap, the
 // summary counts what was evicted, and every RST still gets its verdict.
 func TestLiveFlood(t *testing.T) {
-	requireRoot(t, "ip")
+	testenv.RequireRoot(t, "ip")
 	const conns, maxConns = 3000, 200
 	l := newNSPair(t)
 	kept := filepath.Join(t.TempDir(), "flood.pcap")
@@ -648,7 +628,7 @@ func TestLiveFlood(t *testing.T) {
 // mid-capture, rstscope says so, prints the summary of what it saw, and
 // exits 1.
 func TestLiveInterfaceDown(t *testing.T) {
-	requireRoot(t, "ip")
+	testenv.RequireRoot(t, "ip")
 	tests := []struct {
 		name string
 		how  []string // ip arguments, then the device
@@ -692,7 +672,7 @@ func TestLiveInterfaceDown(t *testing.T) {
 // TestLiveOpenErrors: the errors before any capture are one line on
 // stderr, and exit 1 (2 for bad usage).
 func TestLiveOpenErrors(t *testing.T) {
-	requireRoot(t, "setpriv")
+	testenv.RequireRoot(t, "setpriv")
 	bin := rstscopeBin(t)
 	tests := []struct {
 		name string
@@ -738,7 +718,7 @@ func TestLiveOpenErrors(t *testing.T) {
 // TestLiveStopsByItself: --count and --duration end the capture without a
 // signal, with the summary and exit 0.
 func TestLiveStopsByItself(t *testing.T) {
-	requireRoot(t, "ip")
+	testenv.RequireRoot(t, "ip")
 	l := newNSPair(t)
 	tests := []struct {
 		name    string

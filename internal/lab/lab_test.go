@@ -11,30 +11,19 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rstscope/rstscope/internal/testenv"
 )
 
 // The lab's tests need root. Two environment variables help when working on
 // it: LAB_RUN (a regexp of scenario names to run) and LAB_OUT (a directory
 // that keeps the captures and truth files instead of a temporary one).
 
-// requireRoot skips without root, but fails when CI is set: CI runs as
-// root, and a lab that silently stops running proves nothing.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("the lab needs root (network namespaces, iptables, AF_PACKET) and CI is set")
-	}
-	t.Skip("the lab needs root: network namespaces, iptables, AF_PACKET")
-}
-
 // newTopology builds the lab and removes it when the test ends, also on
 // Ctrl-C or SIGTERM.
 func newTopology(t *testing.T) *Topology {
 	t.Helper()
-	requireRoot(t)
+	testenv.RequireRoot(t, "ip", "iptables", "tcpdump")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	t.Cleanup(stop)
 	labnode, err := BuildLabnode(ctx, "../..", t.TempDir())
