@@ -253,6 +253,7 @@ type Conn struct {
 
 	// lru links, most recent first.
 	prev, next *Conn
+	listed     Nanos // LastTime when the connection was put at its list's front
 	inClosed   bool
 	gen        uint64
 }

@@ -195,9 +195,9 @@ func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
 
 func (t *Table) create(k Key, p *capture.Packet) *Conn {
 	if len(t.conns) >= t.cfg.MaxConns {
-		victim := t.closed.tail
+		victim := t.settle(&t.closed)
 		if victim == nil {
-			victim = t.open.tail
+			victim = t.settle(&t.open)
 		}
 		if victim != nil {
 			t.stats.Evicted++
@@ -241,7 +241,7 @@ func (t *Table) create(k Key, p *capture.Packet) *Conn {
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
 	t.conns[k] = c
-	t.open.pushFront(c)
+	t.list(c)
 	if n := len(t.conns); n > t.stats.MaxOpen {
 		t.stats.MaxOpen = n
 	}
@@ -293,11 +293,18 @@ func (t *Table) recycle(c *Conn) {
 }
 
 func (t *Table) expire(now Nanos) {
-	for c := t.closed.tail; c != nil && now.Sub(c.LastTime) > t.cfg.ClosedTimeout; c = t.closed.tail {
+	// A tail stamped within the timeout is fresh, whether re-listed or not.
+	for c := t.closed.tail; c != nil && now.Sub(c.listed) > t.cfg.ClosedTimeout; c = t.closed.tail {
+		if c = t.settle(&t.closed); c == nil || now.Sub(c.LastTime) <= t.cfg.ClosedTimeout {
+			break
+		}
 		t.stats.Expired++
 		t.remove(c, EndClosed)
 	}
-	for c := t.open.tail; c != nil && now.Sub(c.LastTime) > t.cfg.IdleTimeout; c = t.open.tail {
+	for c := t.open.tail; c != nil && now.Sub(c.listed) > t.cfg.IdleTimeout; c = t.open.tail {
+		if c = t.settle(&t.open); c == nil || now.Sub(c.LastTime) <= t.cfg.IdleTimeout {
+			break
+		}
 		t.stats.Expired++
 		t.remove(c, EndIdle)
 	}
@@ -430,19 +437,35 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 }
 
 // touch moves c to the front of its LRU list, switching lists when it closes.
+//
+// The lists are lazy: a packet only stamps its connection's LastTime, and a
+// connection is moved to the front when it reaches the tail having been
+// active since it was listed (settle). So the tail is always the least
+// recently active connection, and a packet costs no writes into other
+// connections, which at tens of thousands of connections are cache misses.
 func (t *Table) touch(c *Conn) {
-	closed := c.Closed()
-	if closed != c.inClosed {
+	if closed := c.Closed(); closed != c.inClosed {
 		t.listOf(c).remove(c)
 		c.inClosed = closed
-		t.listOf(c).pushFront(c)
-		return
+		t.list(c)
 	}
-	l := t.listOf(c)
-	if l.head != c {
+}
+
+// list puts c at the front of its list, stamped with its LastTime.
+func (t *Table) list(c *Conn) {
+	c.listed = c.LastTime
+	t.listOf(c).pushFront(c)
+}
+
+// settle re-lists the connections at the tail of l that were active since
+// they were listed, and returns the tail: the least recently active one.
+// Each re-listing follows at least one packet, so the cost is amortized.
+func (t *Table) settle(l *list) *Conn {
+	for c := l.tail; c != nil && c.LastTime != c.listed; c = l.tail {
 		l.remove(c)
-		l.pushFront(c)
+		t.list(c)
 	}
+	return l.tail
 }
 
 // reassemble appends p's captured payload to the head of the stream when it
