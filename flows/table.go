@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -23,10 +24,11 @@ func KeyOf(p *capture.Packet) Key {
 }
 
 func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	for i := range a {
-		if a[i] != b[i] {
-			return a[i] < b[i]
-		}
+	if a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); a0 != b0 {
+		return a0 < b0
+	}
+	if a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); a1 != b1 {
+		return a1 < b1
 	}
 	return ap <= bp
 }

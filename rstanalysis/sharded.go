@@ -107,16 +107,10 @@ func (a *Analyzer) watermark(last uint64) uint64 {
 // Packet feeds the next TCP segment. p may be reused as soon as it returns.
 func (s *Sharded) Packet(p *capture.Packet) {
 	s.hosts.Observe(p)
-	k := flows.KeyOf(p)
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	var b [4]byte
-	binary.LittleEndian.PutUint16(b[:], k.LoPort)
-	binary.LittleEndian.PutUint16(b[2:], k.HiPort)
-	h.Write(k.LoAddr[:])
-	h.Write(k.HiAddr[:])
-	h.Write(b[:])
-	w := int(h.Sum64() % uint64(len(s.work)))
+	w := 0
+	if len(s.work) > 1 {
+		w = s.shard(p)
+	}
 
 	s.batch[w] = append(s.batch[w], item{})
 	it := &s.batch[w][len(s.batch[w])-1]
@@ -134,6 +128,21 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	if len(s.batch[w]) == batchSize {
 		s.send(w)
 	}
+}
+
+// shard picks p's worker from a hash of its canonical 5-tuple, the same
+// for both directions.
+func (s *Sharded) shard(p *capture.Packet) int {
+	k := flows.KeyOf(p)
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var b [4]byte
+	binary.LittleEndian.PutUint16(b[:], k.LoPort)
+	binary.LittleEndian.PutUint16(b[2:], k.HiPort)
+	h.Write(k.LoAddr[:])
+	h.Write(k.HiAddr[:])
+	h.Write(b[:])
+	return int(h.Sum64() % uint64(len(s.work)))
 }
 
 func (s *Sharded) send(w int) {

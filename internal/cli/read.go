@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ func newReadCmd() *cobra.Command {
 	var af analysisFlags
 	var noProgress bool
 	var workers int
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "read [flags] FILE... [-- FILTER]",
 		Short: "Attribute every RST in capture files (pcap, pcapng, gzip; - for stdin)",
@@ -70,6 +72,17 @@ and a warning says where the damage is), 2 for bad usage.`,
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			if workers < 1 {
 				return usageError{errors.New("--workers must be at least 1")}
 			}
@@ -81,6 +94,8 @@ and a warning says where the damage is), 2 for bad usage.`,
 	af.register(cmd)
 	cmd.Flags().IntVarP(&workers, "workers", "j", min(runtime.NumCPU(), 8),
 		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; the output is the same for any number)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
+	_ = cmd.Flags().MarkHidden("cpuprofile")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
 }
