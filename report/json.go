@@ -41,6 +41,7 @@ type jsonSummary struct {
 	Frames      uint64         `json:"frames"`
 	TCPPackets  uint64         `json:"tcp_packets"`
 	Connections uint64         `json:"connections"`
+	MaxOpen     uint64         `json:"max_open"`
 	Evicted     uint64         `json:"evicted"`
 	RSTs        uint64         `json:"rsts"`
 	Verdicts    int            `json:"verdicts"`
@@ -108,7 +109,7 @@ func (j *jsonWriter) Close(s Summary) error {
 	if j.tl != nil && j.err == nil {
 		js := jsonSummary{
 			Inputs: nonNil(s.Inputs), Frames: s.Frames, TCPPackets: s.TCPPackets,
-			Connections: s.Connections, Evicted: s.Evicted, RSTs: s.RSTs, Verdicts: j.tl.total,
+			Connections: s.Connections, MaxOpen: s.MaxOpen, Evicted: s.Evicted, RSTs: s.RSTs, Verdicts: j.tl.total,
 			Dropped: s.Dropped, ByOrigin: map[string]int{}, ByCause: map[string]int{},
 			Warnings: nonNil(s.Warnings), ElapsedS: s.Elapsed.Seconds(),
 		}

@@ -371,7 +371,11 @@ func captureLines(s Summary, tl *tally) [][2]string {
 	}
 	add("inputs", orDash(strings.Join(inputs, ", ")))
 	add("frames", u(s.Frames)+" read, "+u(s.TCPPackets)+" TCP")
-	add("connections", u(s.Connections)+" tracked, "+u(s.Evicted)+" evicted")
+	conns := u(s.Connections) + " tracked, "
+	if s.MaxOpen > 0 {
+		conns += u(s.MaxOpen) + " at most at once, "
+	}
+	add("connections", conns+u(s.Evicted)+" evicted")
 	rsts := plural(tl.total, "RST") + " attributed"
 	if s.RSTs != uint64(tl.total) {
 		rsts += " of " + u(s.RSTs) + " seen"

@@ -89,6 +89,8 @@ type Summary struct {
 	TCPPackets uint64
 	// Connections is the number of connections tracked.
 	Connections uint64
+	// MaxOpen is the most connections tracked at once: what memory follows.
+	MaxOpen uint64
 	// Evicted is the number of connections dropped from the connection
 	// table before they ended (idle expiry or the memory bound); a RST on an
 	// evicted connection is judged without its history.

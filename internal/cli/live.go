@@ -229,7 +229,7 @@ loop:
 	// The capture goroutine has returned: the source's counters are ours.
 	st, ts := src.Stats(), an.Stats()
 	s := report.Summary{Inputs: []string{"interface " + l.lf.iface}, Frames: st.Frames, TCPPackets: st.TCP,
-		Connections: ts.Conns, Evicted: ts.Evicted, RSTs: an.Resets(), Dropped: st.Dropped + st.IfDropped,
+		Connections: ts.Conns, MaxOpen: uint64(ts.MaxOpen), Evicted: ts.Evicted, RSTs: an.Resets(), Dropped: st.Dropped + st.IfDropped,
 		Elapsed: time.Since(start)}
 	s.Warnings = liveWarnings(st, ts.Evicted, ts.Expired, ts.MaxOpen, l.af.maxConns)
 	if capErr != nil {

@@ -215,6 +215,7 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) error 
 	r.summary.TCPPackets += st.TCP
 	r.summary.Connections += ts.Conns
 	r.summary.Evicted += ts.Evicted
+	r.summary.MaxOpen = max(r.summary.MaxOpen, uint64(ts.MaxOpen))
 	r.summary.RSTs += an.Resets()
 	if st.Undecodable > 0 {
 		r.summary.Warnings = append(r.summary.Warnings,
