@@ -143,7 +143,7 @@ func fixture() []rstanalysis.Verdict {
 }
 
 var fixtureSummary = Summary{
-	Inputs: []string{"incident-4411.pcapng"}, Frames: 1630, TCPPackets: 1544, Connections: 212,
+	Inputs: []string{"incident-4411.pcapng"}, Frames: 1630, TCPPackets: 1544, Connections: 212, MaxOpen: 57,
 	Evicted: 3, RSTs: 10, Elapsed: 412 * time.Millisecond,
 	Warnings: []string{"incident-4411.pcapng: damaged after frame 1630: unexpected EOF"},
 }
@@ -196,7 +196,7 @@ func TestGolden(t *testing.T) {
 		{"csv_empty", FormatCSV, Options{}, nil, Summary{}},
 		{"json", FormatJSON, Options{}, fixture(), fixtureSummary},
 		{"json_summary", FormatJSON, Options{Summary: true}, twoFiles(),
-			Summary{Inputs: []string{"a.pcap", "b.pcap"}, Frames: 90, TCPPackets: 88, Connections: 3, RSTs: 4, Elapsed: 20 * time.Millisecond}},
+			Summary{Inputs: []string{"a.pcap", "b.pcap"}, Frames: 90, TCPPackets: 88, Connections: 3, MaxOpen: 2, RSTs: 4, Elapsed: 20 * time.Millisecond}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
