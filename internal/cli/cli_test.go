@@ -156,9 +156,12 @@ func TestReadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, errs := run(t, nil, tt.args...)
+			code, out, errs := run(t, nil, tt.args...)
 			if code != tt.code || !strings.Contains(errs, tt.stderr) {
 				t.Errorf("exit %d, stderr %q; want %d and %q", code, errs, tt.code, tt.stderr)
+			}
+			if out != "" {
+				t.Errorf("nothing could be read, yet a report was printed:\n%s", out)
 			}
 			if strings.Contains(errs, "panic") || strings.Count(strings.TrimSpace(errs), "\n") > 3 {
 				t.Errorf("stderr is not a short error: %q", errs)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -123,21 +124,36 @@ type reader struct {
 
 func (r *reader) run(ctx context.Context, files []string) error {
 	start := time.Now()
-	failed := false
+	failed, opened := false, 0
 	for _, name := range files {
 		r.summary.Inputs = append(r.summary.Inputs, name)
-		if err := r.readFile(ctx, name, len(files) > 1); err != nil {
+		ok, err := r.readFile(ctx, name, len(files) > 1)
+		if ok {
+			opened++
+		}
+		if err != nil {
 			failed = true
 			msg := err.Error()
+			var pe *fs.PathError
+			if errors.As(err, &pe) && pe.Path == name { // "x.pcap: no such file or directory"
+				msg = pe.Path + ": " + pe.Err.Error()
+			}
 			if !strings.HasPrefix(msg, name) && name != "-" {
 				msg = name + ": " + msg
 			}
 			r.summary.Warnings = append(r.summary.Warnings, msg)
-			fmt.Fprintf(r.stderr, "rstscope: warning: %s\n", msg)
+			if ok { // read up to the damage: the results so far follow
+				fmt.Fprintf(r.stderr, "rstscope: warning: %s\n", msg)
+			} else {
+				fmt.Fprintf(r.stderr, "rstscope: %s\n", msg)
+			}
 		}
 		if r.werr != nil || ctx.Err() != nil {
 			break
 		}
+	}
+	if opened == 0 && ctx.Err() == nil {
+		return errReported // nothing was read: the errors said it all
 	}
 	if ctx.Err() != nil && r.werr == nil {
 		r.summary.Warnings = append(r.summary.Warnings, "interrupted: results cover the packets read so far")
@@ -161,17 +177,17 @@ func (r *reader) emit(v *rstanalysis.Verdict) {
 	}
 }
 
-// readFile analyses one capture; the error, if any, is why it stopped early.
-func (r *reader) readFile(ctx context.Context, name string, several bool) error {
+// readFile analyses one capture. opened says whether it could be opened as
+// a capture; the error, if any, is why it could not, or why it stopped early.
+func (r *reader) readFile(ctx context.Context, name string, several bool) (opened bool, err error) {
 	var src capture.Source
-	var err error
 	if name == "-" {
 		src, err = capture.NewReader(r.stdin, "stdin", capture.Options{Filter: r.flags.filter})
 	} else {
 		src, err = capture.Open(name, capture.Options{Filter: r.flags.filter})
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer src.Close()
 	file := ""
@@ -221,7 +237,7 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) error 
 		r.summary.Warnings = append(r.summary.Warnings,
 			fmt.Sprintf("%s: %d frames could not be decoded (truncated by the snap length or an unsupported link type)", name, st.Undecodable))
 	}
-	return readErr
+	return true, readErr
 }
 
 // newBar returns a progress bar for src on stderr, or nil when there is no
