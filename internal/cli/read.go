@@ -201,6 +201,7 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) (opene
 		an = rstanalysis.New(r.flags.config(file), r.emit)
 	}
 	bar := r.newBar(src, name)
+	started := time.Now()
 
 	var p capture.Packet
 	var readErr error
@@ -217,6 +218,9 @@ func (r *reader) readFile(ctx context.Context, name string, several bool) (opene
 				break
 			}
 			if bar != nil {
+				if secs := time.Since(started).Seconds(); secs > 0 {
+					bar.Describe(fmt.Sprintf("%s %.2f M packets/s", name, float64(n)/secs/1e6))
+				}
 				_ = bar.Set64(src.Stats().Bytes)
 			}
 		}
