@@ -11,7 +11,7 @@
 // direction (Half) keeps what DESIGN.md §3 compares a RST with: the TTLs or
 // hop limits and IPv4 IDs of its ordinary packets, its sequence space
 // (ISN, SND.NXT as seen, last ACK, window), FIN and RST times, and a ring of
-// its last eight segments to find the one a RST answers. The handshake
+// its last six segments to find the one a RST answers. The handshake
 // gives two round-trip legs from the vantage point: SYN→SYN-ACK to the
 // server, SYN-ACK→ACK to the client. The first bytes of each stream are
 // reassembled in sequence order (AppOf names the HTTP/1.x request and

@@ -41,7 +41,11 @@ type Config struct {
 	// that the RST that ends such a connection still finds its history.
 	IdleTimeout time.Duration
 	// ClosedTimeout expires a connection this long after it was reset or
-	// both sides sent FIN. Zero means 30 seconds.
+	// both sides sent FIN. Zero means 10 seconds: longer than the
+	// retransmissions a closed or reset connection still sees (Linux
+	// TIME_WAIT answers them for 60 s, but they come within a few RTOs), and
+	// short enough that a busy server's closed connections do not crowd
+	// memory.
 	ClosedTimeout time.Duration
 	// MaxConns caps the number of tracked connections; when full, the least
 	// recently active connection is evicted. Zero means 1,000,000.
@@ -53,7 +57,7 @@ func (c *Config) defaults() {
 		c.IdleTimeout = 10 * time.Minute
 	}
 	if c.ClosedTimeout <= 0 {
-		c.ClosedTimeout = 30 * time.Second
+		c.ClosedTimeout = 10 * time.Second
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 1_000_000

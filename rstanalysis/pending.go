@@ -322,7 +322,11 @@ func (pd *pending) ruleTiming(c *flows.Conn, d flows.Dir, p *capture.Packet) {
 	}
 	dt := flows.NanosOf(p.Time).Sub(trig.At)
 	switch {
-	case dt < leg/2 && leg-dt >= time.Millisecond:
+	// A quarter of the leg, and 2 ms short of it: one handshake is one
+	// sample, and a SYN-ACK delayed by a loaded server or path inflates it;
+	// an injector or a firewall near the vantage answers within a fraction
+	// of a millisecond.
+	case dt < leg/4 && leg-dt >= 2*time.Millisecond:
 		pd.fs.add(ruleTiming, weight, "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
 			ms(dt), d.Peer(), trig.Frame, d, ms(leg), where, d)
 	case dt >= leg*8/10:
