@@ -20,7 +20,7 @@
 // # Memory and speed
 //
 // Memory follows the connections open at once, not the file's length: a
-// Conn is about 1.8 KiB, allocated 64 at a time and recycled through a free
+// Conn is about 1.7 KiB, allocated 64 at a time and recycled through a free
 // list; connections expire after Config.IdleTimeout of capture time (or
 // Config.ClosedTimeout once reset or closed by both sides), and past
 // Config.MaxConns the least recently active is evicted (closed ones first),
