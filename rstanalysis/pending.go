@@ -9,20 +9,14 @@ import (
 	"github.com/rstscope/rstscope/flows"
 )
 
-// rstPacket is the copy of a RST segment a verdict keeps.
+// rstPacket is what a verdict keeps of its RST for the rules that run at
+// the end of the grace period.
 type rstPacket struct {
-	frame   uint64
-	time    time.Time
-	flags   capture.Flags
-	seq     uint32
-	ack     uint32
-	ttl     uint8
-	ipid    uint16
-	hasIPID bool
-	df      bool
-	window  uint16
-	options uint32
-	paylen  int
+	time  time.Time
+	flags capture.Flags
+	seq   uint32
+	ack   uint32
+	ttl   uint8
 }
 
 // after records the first packet of some kind seen after the RST.
@@ -60,8 +54,7 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *Ho
 	a.resets++
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
 	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace),
-		rst: rstPacket{frame: p.Frame, time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL,
-			ipid: p.IPID, hasIPID: p.HasIPID, df: p.DF, window: p.Window, options: p.Options, paylen: p.PayloadLen}}
+		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}}
 	if snap != nil {
 		pd.hosts = *snap
 	}
