@@ -191,15 +191,9 @@ func (f *File) Next(p *Packet) error {
 				continue
 			}
 		}
-		switch res, _ := f.dec.decode(data, lt, p); res {
-		case resultNotTCP:
-			f.stats.NotTCP++
-			continue
-		case resultUndecodable:
-			f.stats.Undecodable++
+		if res, _ := f.dec.decode(data, lt, p); !f.stats.count(res) {
 			continue
 		}
-		f.stats.TCP++
 		p.Frame = f.stats.Frames
 		p.Time = ci.Timestamp.UTC()
 		p.Iface = 0

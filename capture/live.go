@@ -175,15 +175,9 @@ func (l *Live) Next(p *Packet) error {
 		}
 		l.stats.Frames++
 		l.lastData, l.lastCI = data, ci
-		switch res, _ := l.dec.decode(data, l.lt, p); res {
-		case resultNotTCP:
-			l.stats.NotTCP++
-			continue
-		case resultUndecodable:
-			l.stats.Undecodable++
+		if res, _ := l.dec.decode(data, l.lt, p); !l.stats.count(res) {
 			continue
 		}
-		l.stats.TCP++
 		p.Frame = l.stats.Frames
 		p.Time = ci.Timestamp.UTC()
 		p.Iface = 0

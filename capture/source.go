@@ -23,3 +23,18 @@ type Source interface {
 	Stats() Stats
 	Close() error
 }
+
+// count records the outcome of decoding one frame and reports whether it
+// gave a TCP segment.
+func (s *Stats) count(res decodeResult) bool {
+	switch res {
+	case resultNotTCP:
+		s.NotTCP++
+		return false
+	case resultUndecodable:
+		s.Undecodable++
+		return false
+	}
+	s.TCP++
+	return true
+}
