@@ -96,7 +96,7 @@ func httpRequest(b []byte) string {
 	line, rest, _ := bytes.Cut(b, []byte("\r\n"))
 	f := strings.Fields(string(line))
 	if len(f) < 2 {
-		return printable(b, 40)
+		return Printable(b, 40)
 	}
 	host := ""
 	for len(rest) > 0 {
@@ -151,7 +151,7 @@ func clientHelloSNI(b []byte) string {
 			if b[p+2] != 0 || len(b) < p+5+l {
 				return ""
 			}
-			return printable(b[p+5:p+5+l], 253)
+			return Printable(b[p+5:p+5+l], 253)
 		}
 		p += n
 	}
@@ -194,13 +194,13 @@ func sample(b []byte, total uint64) string {
 	}
 	if text*10 >= len(b)*9 {
 		line, _, _ := bytes.Cut(b, []byte("\n"))
-		return strconv.Quote(printable(bytes.TrimRight(line, "\r"), 40))
+		return strconv.Quote(Printable(bytes.TrimRight(line, "\r"), 40))
 	}
 	return strconv.FormatUint(total, 10) + " bytes, binary"
 }
 
-// printable returns up to n bytes of b as text, non-printable bytes as '.'.
-func printable(b []byte, n int) string {
+// Printable returns up to n bytes of b as text, non-printable bytes as '.'.
+func Printable(b []byte, n int) string {
 	if len(b) > n {
 		b = b[:n]
 	}
@@ -213,6 +213,3 @@ func printable(b []byte, n int) string {
 	}
 	return string(out)
 }
-
-// Printable renders up to n bytes of b as text, non-printable bytes as '.'.
-func Printable(b []byte, n int) string { return printable(b, n) }

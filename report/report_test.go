@@ -19,6 +19,7 @@ import (
 
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
+	"github.com/rstscope/rstscope/internal/testenv"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
@@ -213,29 +214,10 @@ func TestGolden(t *testing.T) {
 				t.Fatalf("%v (run go test ./report -update to create it)", err)
 			}
 			if !bytes.Equal(got, want) {
-				t.Errorf("output differs from %s (-want +got):\n%s", path, lineDiff(string(want), string(got)))
+				t.Errorf("output differs from %s (-want +got):\n%s", path, testenv.LineDiff(string(want), string(got)))
 			}
 		})
 	}
-}
-
-// lineDiff lists the lines that differ, marked - (want) and + (got).
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n-%s\n+%s\n", i+1, wl, gl)
-		}
-	}
-	return b.String()
 }
 
 func TestTableFitsWidth(t *testing.T) {
@@ -665,7 +647,7 @@ func TestWriteKeepsNoAlias(t *testing.T) {
 	}
 	_, _ = ww.Close(fixtureSummary), gw.Close(fixtureSummary)
 	if got.String() != want.String() {
-		t.Errorf("output changed when the caller reused its Verdict:\n%s", lineDiff(want.String(), got.String()))
+		t.Errorf("output changed when the caller reused its Verdict:\n%s", testenv.LineDiff(want.String(), got.String()))
 	}
 }
 

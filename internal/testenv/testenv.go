@@ -1,11 +1,14 @@
-// Package testenv holds what the project's privileged tests share: the
-// rule that they skip for a user without root but fail in CI, where a
-// silent skip would hide that the real-network tests stopped running.
+// Package testenv holds what the project's tests share: the rule that
+// privileged tests skip for a user without root but fail in CI, where a
+// silent skip would hide that the real-network tests stopped running, and a
+// line diff for golden files.
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +30,24 @@ func RequireRoot(t testing.TB, tools ...string) {
 			t.Skipf("needs %s", tool)
 		}
 	}
+}
+
+// LineDiff lists the lines where got differs from want, each as
+// "line N:\n-want\n+got", for golden-file tests.
+func LineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n-%s\n+%s\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
 }
