@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -44,7 +45,7 @@ type File struct {
 	gz     bool
 	br     *bufio.Reader
 
-	pc *pcapgo.Reader
+	pc *pcapReader // classic pcap
 	ng *pcapgo.NgReader
 	lt layers.LinkType // classic pcap: the file's link type
 
@@ -55,7 +56,8 @@ type File struct {
 	err   error // final error, returned by every later Next
 
 	lastData []byte
-	lastCI   gopacket.CaptureInfo
+	lastCI   gopacket.CaptureInfo // pcapng; for pcap, built from lastHdr on demand
+	lastHdr  pcapHeader
 	lastLT   layers.LinkType
 }
 
@@ -122,17 +124,17 @@ func NewReader(r io.Reader, name string, opts Options) (*File, error) {
 	if len(head) >= 4 {
 		magic = uint32(head[0])<<24 | uint32(head[1])<<16 | uint32(head[2])<<8 | uint32(head[3])
 	}
-	// pcapgo's readers wrap f.br in bufio.NewReader, which returns f.br
-	// itself: every byte they consume is counted by f.stream - Buffered.
+	// pcapgo's NgReader wraps f.br in bufio.NewReader, which returns f.br
+	// itself: every byte it consumes is counted by f.stream - Buffered.
 	switch magic {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		pc, err := pcapgo.NewReader(f.br)
+		pc, err := newPcapReader(f.br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: bad pcap file header: %w", name, err)
 		}
-		// pcapgo takes records up to libpcap's maximum snap length even
-		// when the header declares less, as tcpdump does (dpkt writes such).
-		f.pc, f.lt = pc, pc.LinkType()
+		// Records up to libpcap's maximum snap length are taken even when
+		// the header declares less, as tcpdump does (dpkt writes such).
+		f.pc, f.lt = pc, layers.LinkType(pc.link)
 	case 0x0a0d0d0a:
 		ng, err := pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
@@ -166,6 +168,9 @@ func (f *File) Next(p *Packet) error {
 	if f.err != nil {
 		return f.err
 	}
+	if f.pc != nil {
+		return f.nextPcap(p)
+	}
 	for {
 		data, ci, err := f.read()
 		if err != nil {
@@ -175,7 +180,7 @@ func (f *File) Next(p *Packet) error {
 		f.stats.Frames++
 		f.good = f.consumed()
 		lt := f.lt
-		if f.ng != nil && len(ci.AncillaryData) > 0 {
+		if len(ci.AncillaryData) > 0 {
 			lt, _ = ci.AncillaryData[0].(layers.LinkType)
 		}
 		f.lastData, f.lastCI, f.lastLT = data, ci, lt
@@ -196,31 +201,75 @@ func (f *File) Next(p *Packet) error {
 		}
 		p.Frame = f.stats.Frames
 		p.Time = ci.Timestamp.UTC()
-		p.Iface = 0
-		if f.ng != nil {
-			p.Iface = ci.InterfaceIndex
-		}
+		p.Iface = ci.InterfaceIndex
 		return nil
 	}
 }
 
-// read returns the next record, turning a panic in the third-party reader
-// into an error: no input may crash the caller.
+// nextPcap is Next for classic pcap: the hot loop of a big capture.
+func (f *File) nextPcap(p *Packet) error {
+	for {
+		h, data, err := f.pc.record()
+		if err != nil {
+			f.err = f.fail(err)
+			return f.err
+		}
+		f.stats.Frames++
+		f.lastData, f.lastHdr, f.lastLT = data, h, f.lt
+		if f.flt.expr != "" {
+			ok, err := f.flt.match(f.lt, f.pcapCI(h), data)
+			if err != nil {
+				f.err = err
+				return err
+			}
+			if !ok {
+				f.stats.Filtered++
+				continue
+			}
+		}
+		if res, _ := f.dec.decode(data, f.lt, p); !f.stats.count(res) {
+			continue
+		}
+		p.Frame = f.stats.Frames
+		p.Time = f.pcapTime(h)
+		p.Iface = 0
+		return nil
+	}
+}
+
+// pcapTime is a record's timestamp, in UTC.
+func (f *File) pcapTime(h pcapHeader) time.Time {
+	ns := int64(h.frac)
+	if !f.pc.nano {
+		ns *= 1000
+	}
+	return time.Unix(int64(h.sec), ns).UTC()
+}
+
+// pcapCI is a record's capture info in gopacket's terms.
+func (f *File) pcapCI(h pcapHeader) gopacket.CaptureInfo {
+	return gopacket.CaptureInfo{Timestamp: f.pcapTime(h), CaptureLength: int(h.caplen), Length: int(h.wirel)}
+}
+
+// read returns the next pcapng record, turning a panic in the third-party
+// reader into an error: no input may crash the caller.
 func (f *File) read() (data []byte, ci gopacket.CaptureInfo, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("reader failed: %v", r)
 		}
 	}()
-	if f.ng != nil {
-		return f.ng.ZeroCopyReadPacketData()
-	}
-	return f.pc.ZeroCopyReadPacketData()
+	return f.ng.ZeroCopyReadPacketData()
 }
 
 // fail turns a read error into the final error: io.EOF at a record
 // boundary, a *DamageError otherwise.
 func (f *File) fail(err error) error {
+	if f.pc != nil {
+		// pcapReader gives back the damaged record's header: what it has
+		// consumed ends with the last good record.
+		f.good = f.consumed()
+	}
 	if err == io.EOF {
 		// pcapgo's pcapng reader says io.EOF only at a block boundary; its
 		// pcap reader also when a record header came without its data.
@@ -233,7 +282,13 @@ func (f *File) fail(err error) error {
 }
 
 // consumed is how many bytes of the capture stream the pcap reader took.
-func (f *File) consumed() int64 { return f.stream.n - int64(f.br.Buffered()) }
+func (f *File) consumed() int64 {
+	n := f.stream.n - int64(f.br.Buffered())
+	if f.pc != nil {
+		n -= int64(f.pc.buffered())
+	}
+	return n
+}
 
 // Stats implements Source. Bytes counts bytes of the file: compressed bytes
 // for gzip (including read-ahead), exact consumption otherwise.
@@ -264,6 +319,9 @@ func (f *File) LinkType() layers.LinkType {
 
 // LastFrame implements FrameSource.
 func (f *File) LastFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType) {
+	if f.pc != nil && f.lastData != nil {
+		return f.lastData, f.pcapCI(f.lastHdr), f.lastLT
+	}
 	return f.lastData, f.lastCI, f.lastLT
 }
 

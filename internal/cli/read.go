@@ -26,7 +26,7 @@ func newReadCmd() *cobra.Command {
 	var af analysisFlags
 	var noProgress bool
 	var workers int
-	var cpuProfile string
+	var cpuProfile, memProfile string
 	cmd := &cobra.Command{
 		Use:   "read [flags] FILE... [-- FILTER]",
 		Short: "Attribute every RST in capture files (pcap, pcapng, gzip; - for stdin)",
@@ -84,6 +84,9 @@ and a warning says where the damage is), 2 for bad usage.`,
 				}
 				defer pprof.StopCPUProfile()
 			}
+			if memProfile != "" {
+				defer writeHeapProfile(memProfile, cmd.ErrOrStderr())
+			}
 			if workers < 1 {
 				return usageError{errors.New("--workers must be at least 1")}
 			}
@@ -97,8 +100,24 @@ and a warning says where the damage is), 2 for bad usage.`,
 		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; the output is the same for any number)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
 	_ = cmd.Flags().MarkHidden("cpuprofile")
+	cmd.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile (allocations since the start) to this file at the end")
+	_ = cmd.Flags().MarkHidden("memprofile")
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
+}
+
+// writeHeapProfile writes the heap profile to path, reporting failure on stderr.
+func writeHeapProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rstscope: memory profile: %v\n", err)
+	}
 }
 
 // analyzer is one Analyzer or several behind a Sharded pipeline.
