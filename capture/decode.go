@@ -83,7 +83,14 @@ func newDecoder() *decoder {
 	d.tcp.st = &d.st
 	all := []gopacket.DecodingLayer{&d.eth, &d.dot, &d.sll, &d.sll2, &d.loop, &d.fddi, &d.mpls, &d.ip4, &d.ip6, &d.udp, &d.vx, &d.tcp}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
-		p := gopacket.NewDecodingLayerParser(first, all...)
+		p := gopacket.NewDecodingLayerParser(first)
+		// A slice indexed by layer type, where the default map costs a
+		// hash lookup per layer per frame.
+		dlc := gopacket.DecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range all {
+			dlc = dlc.Put(l)
+		}
+		p.SetDecodingLayerContainer(dlc)
 		p.IgnoreUnsupported = true
 		return p
 	}

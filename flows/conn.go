@@ -257,6 +257,7 @@ type Conn struct {
 	listed     Nanos // LastTime when the connection was put at its list's front
 	inClosed   bool
 	gen        uint64
+	hash       uint64 // Key's hash in the table's index
 }
 
 // ResetStanding reports whether the connection has been reset and has not

@@ -93,7 +93,7 @@ type TableStats struct {
 // grown to its working size.
 type Table struct {
 	cfg   Config
-	conns map[Key]*Conn
+	conns index
 	// open and closed are LRU lists (head = most recent); a connection moves
 	// to closed when it is reset or both sides have sent FIN.
 	open, closed list
@@ -139,13 +139,13 @@ const slabSize = 64
 // NewTable returns an empty table.
 func NewTable(cfg Config) *Table {
 	cfg.defaults()
-	return &Table{cfg: cfg, conns: make(map[Key]*Conn, 1024)}
+	return &Table{cfg: cfg, conns: newIndex()}
 }
 
 // Stats returns the table's counters.
 func (t *Table) Stats() TableStats {
 	s := t.stats
-	s.Open = len(t.conns)
+	s.Open = t.conns.n
 	return s
 }
 
@@ -169,14 +169,15 @@ func (t *Table) listOf(c *Conn) *list {
 func (t *Table) Lookup(p *capture.Packet) (*Conn, Dir) {
 	t.expire(NanosOf(p.Time))
 	k := KeyOf(p)
-	c := t.conns[k]
+	h := t.conns.hash(&k)
+	c := t.conns.get(&k, h)
 	if c == nil {
-		c = t.create(k, p)
+		c = t.create(k, h, p)
 	} else if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && t.reincarnates(c, p) {
 		t.end(c, EndReincarnated)
-		delete(t.conns, k)
+		t.conns.del(c, h)
 		t.recycle(c)
-		c = t.create(k, p)
+		c = t.create(k, h, p)
 	}
 	if p.Src == c.Half[FromClient].Addr.Addr() && p.SrcPort == c.Half[FromClient].Addr.Port() {
 		return c, FromClient
@@ -199,8 +200,8 @@ func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
 	return false
 }
 
-func (t *Table) create(k Key, p *capture.Packet) *Conn {
-	if len(t.conns) >= t.cfg.MaxConns {
+func (t *Table) create(k Key, h uint64, p *capture.Packet) *Conn {
+	if t.conns.n >= t.cfg.MaxConns {
 		victim := t.settle(&t.closed)
 		if victim == nil {
 			victim = t.settle(&t.open)
@@ -246,9 +247,10 @@ func (t *Table) create(k Key, p *capture.Packet) *Conn {
 	c.Half[FromServer].head = c.buf[ClientHeadCap:]
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
-	t.conns[k] = c
+	c.hash = h
+	t.conns.put(c, h)
 	t.list(c)
-	if n := len(t.conns); n > t.stats.MaxOpen {
+	if n := t.conns.n; n > t.stats.MaxOpen {
 		t.stats.MaxOpen = n
 	}
 	return c
@@ -283,7 +285,7 @@ func (t *Table) end(c *Conn, why EndReason) {
 
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.end(c, why)
-	delete(t.conns, c.Key)
+	t.conns.del(c, c.hash)
 	t.listOf(c).remove(c)
 	t.recycle(c)
 }
@@ -325,11 +327,10 @@ func (t *Table) Flush() {
 	}
 }
 
-// Each calls f for every tracked connection, in no particular order.
+// Each calls f for every tracked connection, in no particular order; f must
+// not look up, add or remove connections.
 func (t *Table) Each(f func(*Conn)) {
-	for _, c := range t.conns {
-		f(c)
-	}
+	t.conns.each(f)
 }
 
 // Apply records p, travelling in direction d, in connection c.

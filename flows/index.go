@@ -1,0 +1,126 @@
+package flows
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+)
+
+// index maps Keys to connections: an open-addressing hash table with
+// linear probing and backward-shift deletion (no tombstones). Each slot
+// holds the key's hash next to the connection, so a probe compares 8 bytes
+// and reads the 36-byte key from the Conn only on a hash match, where the
+// caller is about to read the Conn anyway. It replaced a map[Key]*Conn
+// whose hashing and key comparisons were a third of the per-packet cost of
+// the table at 50k open connections.
+//
+// The hash is seeded per table, so a capture crafted to collide on one run
+// does not collide on the next.
+type index struct {
+	slots []slot // len is a power of two; nil until the first put
+	n     int    // occupied slots
+	seed  [4]uint64
+}
+
+type slot struct {
+	h uint64 // the key's hash with the low bit set; 0 = empty
+	c *Conn
+}
+
+// minSlots is the initial table size; it doubles at 3/4 load.
+const minSlots = 1024
+
+func newIndex() index {
+	return index{seed: [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}}
+}
+
+// hash mixes the 36 bytes of k with the table's seed (multiply and
+// xor-shift, after wyhash's mum step). The low bit is always set so that 0
+// marks an empty slot.
+func (x *index) hash(k *Key) uint64 {
+	a := binary.LittleEndian.Uint64(k.LoAddr[:8]) ^ x.seed[0]
+	b := binary.LittleEndian.Uint64(k.LoAddr[8:]) ^ x.seed[1]
+	c := binary.LittleEndian.Uint64(k.HiAddr[:8]) ^ x.seed[2]
+	d := binary.LittleEndian.Uint64(k.HiAddr[8:]) ^ x.seed[3]
+	h1, l1 := bits.Mul64(a, b)
+	h2, l2 := bits.Mul64(c, d^(uint64(k.LoPort)<<16|uint64(k.HiPort))<<32)
+	hi, lo := bits.Mul64(h1^l1^0x9e3779b97f4a7c15, h2^l2^0xbf58476d1ce4e5b9)
+	return (hi ^ lo) | 1
+}
+
+// get returns the connection with key k and hash h, or nil.
+func (x *index) get(k *Key, h uint64) *Conn {
+	if x.slots == nil {
+		return nil
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> 7 & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.h == h && s.c.Key == *k {
+			return s.c
+		}
+		if s.h == 0 {
+			return nil
+		}
+	}
+}
+
+// put adds c, whose key is not in the index, under hash h.
+func (x *index) put(c *Conn, h uint64) {
+	if 4*(x.n+1) > 3*len(x.slots) {
+		x.grow()
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h >> 7 & mask
+	for x.slots[i].h != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = slot{h: h, c: c}
+	x.n++
+}
+
+// del removes c, stored under hash h, shifting back the entries after it
+// that probed past its slot (Knuth's algorithm R, TAOCP 6.4).
+func (x *index) del(c *Conn, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	i := h >> 7 & mask
+	for x.slots[i].c != c {
+		if x.slots[i].h == 0 {
+			return // not present
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := x.slots[j]
+		if s.h == 0 {
+			break
+		}
+		// s may move to the hole at i unless its home lies cyclically in (i, j].
+		if home := s.h >> 7 & mask; (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = s
+			i = j
+		}
+	}
+	x.slots[i] = slot{}
+	x.n--
+}
+
+func (x *index) grow() {
+	old := x.slots
+	x.slots = make([]slot, max(minSlots, 2*len(old)))
+	x.n = 0
+	for _, s := range old {
+		if s.h != 0 {
+			x.put(s.c, s.h)
+		}
+	}
+}
+
+// each calls f for every connection, in slot order.
+func (x *index) each(f func(*Conn)) {
+	for _, s := range x.slots {
+		if s.h != 0 {
+			f(s.c)
+		}
+	}
+}
