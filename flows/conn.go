@@ -84,11 +84,17 @@ type Seen struct {
 // Half is one endpoint's side of a connection: what it sent, as seen at the
 // vantage point. RSTs update the counters but not the TTL and IP ID
 // history, which describe the endpoint's ordinary packets only.
+//
+// The fields every packet writes come first and the rest after the ring of
+// recent segments, so that a packet touches few cache lines.
 type Half struct {
 	Addr netip.AddrPort
 
 	Packets      uint64 // segments sent, RSTs included
 	PayloadBytes uint64 // payload bytes sent, retransmissions included
+
+	LastTime     Nanos
+	LastOrdinary Nanos // latest non-RST packet
 
 	// TTL history of the endpoint's non-RST packets (IPv4 TTL or IPv6 hop
 	// limit): the latest, how many, and up to four distinct values.
@@ -105,13 +111,19 @@ type Half struct {
 	DFCount     uint32
 
 	// Sequence state (RFC 9293 §3.3.1 names).
-	ISN     uint32 // initial sequence number (valid when SawSYN)
 	SndNxt  uint32 // highest SEG.SEQ+SEG.LEN sent, the sender's SND.NXT as seen
 	HasSeq  bool   // SndNxt is valid
 	LastAck uint32 // latest SEG.ACK sent
 	HasAck  bool
 	Window  uint16 // latest window advertised
 
+	ringN uint8 // total pushed, mod 256 (index = ringN % seenRing)
+	ringC uint8 // entries valid, up to seenRing
+	ring  [seenRing]Seen
+
+	FirstTime Nanos
+
+	ISN    uint32 // initial sequence number (valid when SawSYN)
 	SawSYN bool
 	SawFIN bool
 	FINSeq uint32 // sequence number of the FIN
@@ -121,10 +133,8 @@ type Half struct {
 	LastRSTFlags           capture.Flags
 	LastRSTTime            Nanos
 
-	FirstTime, LastTime Nanos
-	LastOrdinary        Nanos // latest non-RST packet
-	FINTime             Nanos
-	LastPayloadTime     Nanos
+	FINTime         Nanos
+	LastPayloadTime Nanos
 
 	// head is the start of the stream, in sequence order: a window of
 	// Conn.buf, ClientHeadCap or ServerHeadCap long.
@@ -139,10 +149,6 @@ type Half struct {
 	HasAlert bool
 	// EncryptedAlert: a type-21 record longer than 2 bytes (after the handshake).
 	EncryptedAlert bool
-
-	ring  [seenRing]Seen
-	ringN uint8 // total pushed, mod 256 (index = ringN % seenRing)
-	ringC uint8 // entries valid, up to seenRing
 }
 
 // Head returns the reassembled first bytes of the stream (a view, valid
@@ -204,9 +210,43 @@ func InitialTTL(ttl uint8) uint8 {
 func Hops(ttl uint8) int { return int(InitialTTL(ttl)) - int(ttl) }
 
 // Conn is one TCP connection: one incarnation of a 5-tuple, from its SYN (or
-// the first packet seen) to its expiry.
+// the first packet seen) to its expiry. The fields every packet reads or
+// writes come first.
 type Conn struct {
-	Key Key
+	Key  Key
+	hash uint64 // Key's hash in the table's index
+
+	LastTime Nanos
+	// GapBefore is the silence that preceded the latest packet.
+	GapBefore time.Duration
+
+	// Turns counts payload turns: how many times the direction of payload
+	// changed, starting at 1 with the first payload.
+	Turns      int
+	LastPayDir Dir
+	fins       uint8 // bit d: direction d sent a FIN
+	inClosed   bool
+
+	// RSTs counts RST segments in either direction. FirstRST is the frame
+	// of the first RST of the current reset event: the connection's first,
+	// or the first since both sides went on exchanging packets after an
+	// earlier RST (which therefore did not end the connection).
+	RSTs         int
+	FirstRST     uint64
+	FirstRSTTime Nanos
+	FirstRSTDir  Dir
+	LastRST      uint64
+	LastRSTTime  Nanos
+
+	// Pending is for the analysis stage: the number of its undecided
+	// verdicts that refer to this connection.
+	Pending int
+
+	// lru links, most recent first.
+	prev, next *Conn
+	listed     Nanos // LastTime when the connection was put at its list's front
+	gen        uint64
+
 	// Half[FromClient] is the client's side, Half[FromServer] the server's.
 	Half [2]Half
 
@@ -224,40 +264,10 @@ type Conn struct {
 	SYNACKTime Nanos // first SYN-ACK
 	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
 	FirstTime  Nanos
-	LastTime   Nanos
-	// GapBefore is the silence that preceded the latest packet.
-	GapBefore time.Duration
-
-	// Turns counts payload turns: how many times the direction of payload
-	// changed, starting at 1 with the first payload.
-	Turns      int
-	LastPayDir Dir
-
-	// RSTs counts RST segments in either direction. FirstRST is the frame
-	// of the first RST of the current reset event: the connection's first,
-	// or the first since both sides went on exchanging packets after an
-	// earlier RST (which therefore did not end the connection).
-	RSTs         int
-	FirstRST     uint64
-	FirstRSTTime Nanos
-	FirstRSTDir  Dir
-	LastRST      uint64
-	LastRSTTime  Nanos
 
 	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads
 	turn  [TurnCap]byte                       // the client's latest turn
 	turnN uint8
-
-	// Pending is for the analysis stage: the number of its undecided
-	// verdicts that refer to this connection.
-	Pending int
-
-	// lru links, most recent first.
-	prev, next *Conn
-	listed     Nanos // LastTime when the connection was put at its list's front
-	inClosed   bool
-	gen        uint64
-	hash       uint64 // Key's hash in the table's index
 }
 
 // ResetStanding reports whether the connection has been reset and has not

@@ -151,7 +151,7 @@ func (t *Table) Stats() TableStats {
 
 // Closed reports whether c is reset or closed by both sides.
 func (c *Conn) Closed() bool {
-	return c.ResetStanding() || (c.Half[0].SawFIN && c.Half[1].SawFIN)
+	return c.fins == 3 || c.ResetStanding()
 }
 
 func (t *Table) listOf(c *Conn) *list {
@@ -411,6 +411,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 	h.Window = p.Window
 	if p.Flags&capture.FIN != 0 && !h.SawFIN {
 		h.SawFIN = true
+		c.fins |= 1 << d
 		h.FINSeq = p.Seq + uint32(p.PayloadLen)
 		h.FINTime = now
 	}

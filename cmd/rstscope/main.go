@@ -17,7 +17,7 @@ func main() {
 		// The per-packet path allocates nothing, so collections are rare and
 		// a tighter heap target costs little CPU: memory then follows the
 		// open connections closely (override with GOGC).
-		debug.SetGCPercent(40)
+		debug.SetGCPercent(25)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
