@@ -14,12 +14,24 @@ import (
 // whose hashing and key comparisons were a third of the per-packet cost of
 // the table at 50k open connections.
 //
-// The hash is seeded per table, so a capture crafted to collide on one run
-// does not collide on the next.
+// The hash is seeded (Hasher).
 type index struct {
 	slots []slot // len is a power of two; nil until the first put
 	n     int    // occupied slots
-	seed  [4]uint64
+	Hasher
+}
+
+// Hasher hashes connection keys for a Table's index. Tables given the same
+// Hasher (Config.Hasher) agree on every key's hash, so that a pipeline can
+// hash a packet's key once, pick a worker by it and hand it to that
+// worker's table (LookupHashed). The zero value is not usable: call
+// NewHasher.
+type Hasher struct{ seed [4]uint64 }
+
+// NewHasher returns a Hasher with a random seed, so that a capture crafted
+// to collide on one run does not collide on the next.
+func NewHasher() Hasher {
+	return Hasher{seed: [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}}
 }
 
 type slot struct {
@@ -30,14 +42,11 @@ type slot struct {
 // minSlots is the initial table size; it doubles at 3/4 load.
 const minSlots = 1024
 
-func newIndex() index {
-	return index{seed: [4]uint64{rand.Uint64(), rand.Uint64(), rand.Uint64(), rand.Uint64()}}
-}
+func newIndex(h Hasher) index { return index{Hasher: h} }
 
-// hash mixes the 36 bytes of k with the table's seed (multiply and
-// xor-shift, after wyhash's mum step). The low bit is always set so that 0
-// marks an empty slot.
-func (x *index) hash(k *Key) uint64 {
+// Hash mixes the 36 bytes of k with the seed (multiply and fold, after
+// wyhash's mum step). The low bit is always set.
+func (x Hasher) Hash(k *Key) uint64 {
 	a := binary.LittleEndian.Uint64(k.LoAddr[:8]) ^ x.seed[0]
 	b := binary.LittleEndian.Uint64(k.LoAddr[8:]) ^ x.seed[1]
 	c := binary.LittleEndian.Uint64(k.HiAddr[:8]) ^ x.seed[2]

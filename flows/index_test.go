@@ -13,13 +13,13 @@ import (
 func TestIndexAgainstMap(t *testing.T) {
 	for _, sameHash := range []bool{false, true} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		x := newIndex()
+		x := newIndex(NewHasher())
 		ref := map[Key]*Conn{}
 		hashOf := func(k *Key) uint64 {
 			if sameHash {
 				return 0x1235
 			}
-			return x.hash(k)
+			return x.Hash(k)
 		}
 		n := 20000
 		if sameHash {
@@ -61,7 +61,7 @@ func TestIndexAgainstMap(t *testing.T) {
 // TestIndexHashSpreads checks that keys differing in one field only land in
 // different home slots: the hash reads every byte of the key.
 func TestIndexHashSpreads(t *testing.T) {
-	x := newIndex()
+	x := newIndex(NewHasher())
 	homes := map[uint64]bool{}
 	const n = 4096
 	for i := range n {
@@ -77,7 +77,7 @@ func TestIndexHashSpreads(t *testing.T) {
 		case 3:
 			k.HiPort = uint16(v)
 		}
-		homes[x.hash(&k)>>7&(1<<16-1)] = true
+		homes[x.Hash(&k)>>7&(1<<16-1)] = true
 	}
 	// 4096 random keys in 65536 slots fill about 3970 of them.
 	if len(homes) < 3850 {

@@ -50,6 +50,9 @@ type Config struct {
 	// MaxConns caps the number of tracked connections; when full, the least
 	// recently active connection is evicted. Zero means 1,000,000.
 	MaxConns int
+	// Hasher hashes the keys of the table's index; nil means a new one.
+	// Give tables the same Hasher to use LookupHashed with one hash.
+	Hasher *Hasher
 }
 
 func (c *Config) defaults() {
@@ -139,7 +142,12 @@ const slabSize = 64
 // NewTable returns an empty table.
 func NewTable(cfg Config) *Table {
 	cfg.defaults()
-	return &Table{cfg: cfg, conns: newIndex()}
+	h := cfg.Hasher
+	if h == nil {
+		nh := NewHasher()
+		h = &nh
+	}
+	return &Table{cfg: cfg, conns: newIndex(*h)}
 }
 
 // Stats returns the table's counters.
@@ -167,17 +175,22 @@ func (t *Table) listOf(c *Conn) *list {
 // connections first, by p's timestamp. Lookup does not record p: call Apply
 // after inspecting the connection's state as it was before p.
 func (t *Table) Lookup(p *capture.Packet) (*Conn, Dir) {
-	t.expire(NanosOf(p.Time))
 	k := KeyOf(p)
-	h := t.conns.hash(&k)
-	c := t.conns.get(&k, h)
+	return t.LookupHashed(p, &k, t.conns.Hash(&k))
+}
+
+// LookupHashed is Lookup for a packet whose key k = KeyOf(p) and hash h
+// (from the Hasher in the table's Config) the caller has computed already.
+func (t *Table) LookupHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Dir) {
+	t.expire(NanosOf(p.Time))
+	c := t.conns.get(k, h)
 	if c == nil {
-		c = t.create(k, h, p)
+		c = t.create(*k, h, p)
 	} else if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && t.reincarnates(c, p) {
 		t.end(c, EndReincarnated)
 		t.conns.del(c, h)
 		t.recycle(c)
-		c = t.create(k, h, p)
+		c = t.create(*k, h, p)
 	}
 	if p.Src == c.Half[FromClient].Addr.Addr() && p.SrcPort == c.Half[FromClient].Addr.Port() {
 		return c, FromClient

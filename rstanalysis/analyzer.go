@@ -70,6 +70,19 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 func (a *Analyzer) packet(p *capture.Packet, snap *HostSnapshot) {
 	a.release(p.Time)
 	c, d := a.table.Lookup(p)
+	a.update(c, d, p, snap)
+}
+
+// packetHashed is packet for a packet whose key and its hash (by the
+// Hasher in the Config) are known.
+func (a *Analyzer) packetHashed(p *capture.Packet, snap *HostSnapshot, k *flows.Key, h uint64) {
+	a.release(p.Time)
+	c, d := a.table.LookupHashed(p, k, h)
+	a.update(c, d, p, snap)
+}
+
+// update does the analysis of p in its connection c, then records p in c.
+func (a *Analyzer) update(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *HostSnapshot) {
 	if c.Pending > 0 {
 		a.observe(c, d, p)
 	}

@@ -1,8 +1,6 @@
 package rstanalysis
 
 import (
-	"encoding/binary"
-	"hash/maphash"
 	"sync"
 
 	"github.com/rstscope/rstscope/capture"
@@ -20,7 +18,7 @@ import (
 // safe for concurrent use; emit is called from the caller's goroutine.
 type Sharded struct {
 	hosts   *Hosts
-	seed    maphash.Seed
+	hasher  flows.Hasher
 	batch   [][]item // the batch being filled, per worker
 	work    []chan []item
 	free    chan []item
@@ -36,9 +34,11 @@ type Sharded struct {
 }
 
 type item struct {
-	p    capture.Packet
+	key  flows.Key
+	hash uint64 // of key, by the Hasher the workers' tables share
 	snap HostSnapshot
 	rst  bool
+	p    capture.Packet // last: most packets use few bytes of its Head
 }
 
 type result struct {
@@ -55,12 +55,13 @@ const batchSize = 512
 // caller's goroutine decodes while the worker analyses) with configuration
 // cfg; Flows.MaxConns is divided among them.
 func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
-	s := &Sharded{hosts: NewHosts(), seed: maphash.MakeSeed(), emit: emit,
+	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
 		batch: make([][]item, n), work: make([]chan []item, n), free: make(chan []item, 4*n),
 		results: make(chan result, 4*n), queued: make([][]Verdict, n), watermark: make([]uint64, n)}
 	if cfg.Flows.MaxConns > 0 {
 		cfg.Flows.MaxConns = max(1, cfg.Flows.MaxConns/n)
 	}
+	cfg.Flows.Hasher = &s.hasher
 	for i := range n {
 		s.work[i] = make(chan []item, 2)
 		s.batch[i] = make([]item, 0, batchSize)
@@ -75,9 +76,9 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 				for j := range b {
 					it := &b[j]
 					if it.rst {
-						a.packet(&it.p, &it.snap)
+						a.packetHashed(&it.p, &it.snap, &it.key, it.hash)
 					} else {
-						a.packet(&it.p, nil)
+						a.packetHashed(&it.p, nil, &it.key, it.hash)
 					}
 				}
 				last = b[len(b)-1].p.Frame
@@ -107,42 +108,38 @@ func (a *Analyzer) watermark(last uint64) uint64 {
 // Packet feeds the next TCP segment. p may be reused as soon as it returns.
 func (s *Sharded) Packet(p *capture.Packet) {
 	s.hosts.Observe(p)
+	// The key and its hash pick the worker and spare it the hashing.
+	k := flows.KeyOf(p)
+	h := s.hasher.Hash(&k)
 	w := 0
 	if len(s.work) > 1 {
-		w = s.shard(p)
+		// High bits: the index uses the low ones, which would otherwise
+		// be the same for every connection of a worker.
+		w = int((h >> 40) % uint64(len(s.work)))
 	}
 
-	s.batch[w] = append(s.batch[w], item{})
-	it := &s.batch[w][len(s.batch[w])-1]
-	// Copy the fields and only the payload bytes captured: most segments
-	// carry none, and the rest of Head is never read.
-	head := p.Head[:p.HeadN]
-	it.p = capture.Packet{Frame: p.Frame, Time: p.Time, Iface: p.Iface, Src: p.Src, Dst: p.Dst,
-		SrcPort: p.SrcPort, DstPort: p.DstPort, TTL: p.TTL, IPID: p.IPID, HasIPID: p.HasIPID, DF: p.DF,
-		Flags: p.Flags, Seq: p.Seq, Ack: p.Ack, Window: p.Window, Options: p.Options,
-		PayloadLen: p.PayloadLen, HeadN: p.HeadN}
-	copy(it.p.Head[:], head)
-	if p.Flags&capture.RST != 0 {
-		it.rst, it.snap = true, s.hosts.Snapshot(p)
+	// Fill the next item field by field: a composite literal would first
+	// zero the whole item, Head included, and these lines are cold (the
+	// worker touched them last).
+	b := s.batch[w][:len(s.batch[w])+1]
+	s.batch[w] = b
+	it := &b[len(b)-1]
+	it.key, it.hash = k, h
+	q := &it.p
+	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
+	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
+	q.PayloadLen, q.HeadN = p.PayloadLen, p.HeadN
+	// Only the payload bytes captured: most segments carry none, and the
+	// rest of Head is never read.
+	copy(q.Head[:], p.Head[:p.HeadN])
+	it.rst = p.Flags&capture.RST != 0
+	if it.rst {
+		it.snap = s.hosts.Snapshot(p)
 	}
 	if len(s.batch[w]) == batchSize {
 		s.send(w)
 	}
-}
-
-// shard picks p's worker from a hash of its canonical 5-tuple, the same
-// for both directions.
-func (s *Sharded) shard(p *capture.Packet) int {
-	k := flows.KeyOf(p)
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	var b [4]byte
-	binary.LittleEndian.PutUint16(b[:], k.LoPort)
-	binary.LittleEndian.PutUint16(b[2:], k.HiPort)
-	h.Write(k.LoAddr[:])
-	h.Write(k.HiAddr[:])
-	h.Write(b[:])
-	return int(h.Sum64() % uint64(len(s.work)))
 }
 
 func (s *Sharded) send(w int) {
