@@ -125,14 +125,7 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	s.batch[w] = b
 	it := &b[len(b)-1]
 	it.key, it.hash = k, h
-	q := &it.p
-	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
-	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
-	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
-	q.PayloadLen, q.HeadN = p.PayloadLen, p.HeadN
-	// Only the payload bytes captured: most segments carry none, and the
-	// rest of Head is never read.
-	copy(q.Head[:], p.Head[:p.HeadN])
+	copyPacket(&it.p, p)
 	it.rst = p.Flags&capture.RST != 0
 	if it.rst {
 		it.snap = s.hosts.Snapshot(p)
@@ -181,6 +174,17 @@ func (s *Sharded) merge(r result) {
 		s.emit(&s.queued[best][0])
 		s.queued[best] = s.queued[best][1:]
 	}
+}
+
+// copyPacket copies p into q, field by field (a composite literal would
+// first zero all of q), and of Head only the payload bytes captured: most
+// segments carry none, and the rest of Head is never read.
+func copyPacket(q, p *capture.Packet) {
+	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
+	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
+	q.PayloadLen, q.HeadN = p.PayloadLen, p.HeadN
+	copy(q.Head[:], p.Head[:p.HeadN])
 }
 
 // Flush sends what is left to the workers, lets them decide every pending
