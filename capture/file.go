@@ -168,24 +168,15 @@ func (f *File) Next(p *Packet) error {
 	if f.err != nil {
 		return f.err
 	}
-	if f.pc != nil {
-		return f.nextPcap(p)
-	}
 	for {
-		data, ci, err := f.read()
+		data, lt, err := f.record()
 		if err != nil {
 			f.err = f.fail(err)
 			return f.err
 		}
 		f.stats.Frames++
-		f.good = f.consumed()
-		lt := f.lt
-		if len(ci.AncillaryData) > 0 {
-			lt, _ = ci.AncillaryData[0].(layers.LinkType)
-		}
-		f.lastData, f.lastCI, f.lastLT = data, ci, lt
-
 		if f.flt.expr != "" {
+			_, ci, _ := f.LastFrame()
 			ok, err := f.flt.match(lt, ci, data)
 			if err != nil {
 				f.err = err
@@ -200,41 +191,39 @@ func (f *File) Next(p *Packet) error {
 			continue
 		}
 		p.Frame = f.stats.Frames
-		p.Time = ci.Timestamp.UTC()
-		p.Iface = ci.InterfaceIndex
+		if f.pc != nil {
+			p.Time = f.pcapTime(f.lastHdr)
+		} else {
+			p.Time = f.lastCI.Timestamp.UTC()
+		}
+		p.Iface = f.lastCI.InterfaceIndex // 0 for classic pcap
 		return nil
 	}
 }
 
-// nextPcap is Next for classic pcap: the hot loop of a big capture.
-func (f *File) nextPcap(p *Packet) error {
-	for {
+// record reads the next record, keeps it for LastFrame and returns its
+// bytes and link type. Classic pcap, the hot path of a big capture, builds
+// no gopacket.CaptureInfo unless LastFrame or the filter asks for one.
+func (f *File) record() ([]byte, layers.LinkType, error) {
+	if f.pc != nil {
 		h, data, err := f.pc.record()
 		if err != nil {
-			f.err = f.fail(err)
-			return f.err
+			return nil, 0, err
 		}
-		f.stats.Frames++
 		f.lastData, f.lastHdr, f.lastLT = data, h, f.lt
-		if f.flt.expr != "" {
-			ok, err := f.flt.match(f.lt, f.pcapCI(h), data)
-			if err != nil {
-				f.err = err
-				return err
-			}
-			if !ok {
-				f.stats.Filtered++
-				continue
-			}
-		}
-		if res, _ := f.dec.decode(data, f.lt, p); !f.stats.count(res) {
-			continue
-		}
-		p.Frame = f.stats.Frames
-		p.Time = f.pcapTime(h)
-		p.Iface = 0
-		return nil
+		return data, f.lt, nil
 	}
+	data, ci, err := f.read()
+	if err != nil {
+		return nil, 0, err
+	}
+	f.good = f.consumed()
+	lt := f.lt
+	if len(ci.AncillaryData) > 0 {
+		lt, _ = ci.AncillaryData[0].(layers.LinkType)
+	}
+	f.lastData, f.lastCI, f.lastLT = data, ci, lt
+	return data, lt, nil
 }
 
 // pcapTime is a record's timestamp, in UTC.
