@@ -169,7 +169,11 @@ func (t *Topology) Run(ctx context.Context, s Scenario, dir string) (*Result, er
 	if cerr != nil {
 		return nil, fmt.Errorf("client: %w: %s", cerr, res.Logs["client"])
 	}
-	time.Sleep(300 * time.Millisecond) // late segments and secondary RSTs
+	// Late segments and the RSTs answering them: wait until the kernels
+	// are quiet, or a RST they count may come after the captures stop.
+	if err := t.quiesce(ctx, s); err != nil {
+		return nil, err
+	}
 
 	if inj != nil {
 		inj.stop(syscall.SIGTERM)
@@ -266,6 +270,46 @@ func (t *Topology) crash(ctx context.Context, s Scenario, server *proc, waitFile
 		return fmt.Errorf("server socket survived ss -K: %s", out)
 	}
 	return os.WriteFile(waitFile, nil, 0o644)
+}
+
+// quiesce waits until the segment counters of the scenario's namespaces
+// stop moving: at least 300 ms, then 600 ms without change (longer than
+// Linux's 200 ms minimum RTO and its first backoff), 5 s at most. On a
+// loaded machine a retransmission, and the RST answering it, can come well
+// after the client has exited.
+func (t *Topology) quiesce(ctx context.Context, s Scenario) error {
+	const poll, quiet, limit = 100 * time.Millisecond, 600 * time.Millisecond, 5 * time.Second
+	keys := []string{"TcpOutSegs", "TcpOutRsts", "TcpRetransSegs", "TcpInSegs"}
+	snapshot := func() (string, error) {
+		var b strings.Builder
+		for _, r := range s.counted() {
+			c, err := t.nstat(ctx, r)
+			if err != nil {
+				return "", err
+			}
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%d ", c[k])
+			}
+		}
+		return b.String(), nil
+	}
+	time.Sleep(300 * time.Millisecond)
+	last, err := snapshot()
+	if err != nil {
+		return err
+	}
+	start, since := time.Now(), time.Now()
+	for time.Since(since) < quiet && time.Since(start) < limit {
+		time.Sleep(poll)
+		cur, err := snapshot()
+		if err != nil {
+			return err
+		}
+		if cur != last {
+			last, since = cur, time.Now()
+		}
+	}
+	return nil
 }
 
 // nstat reads every kernel counter of a namespace (nstat -asz: absolute,
