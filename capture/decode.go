@@ -146,14 +146,28 @@ func (d *decoder) parser(lt layers.LinkType, data []byte) *gopacket.DecodingLaye
 // Frame, Time and Iface. It never panics: DecodingLayerParser turns a panic
 // in a layer into an error, which counts as undecodable.
 func (d *decoder) decode(data []byte, lt layers.LinkType, p *Packet) (decodeResult, error) {
+	d.st = ipState{}
+	if !d.fast(data, lt) {
+		d.st = ipState{}
+		if err := d.slow(data, lt); err != nil {
+			return resultUndecodable, err
+		}
+	}
+	return d.fill(p)
+}
+
+// slow decodes frame into d.st with gopacket's DecodingLayerParser, which
+// follows every layer the decoder knows.
+func (d *decoder) slow(data []byte, lt layers.LinkType) error {
 	parser := d.parser(lt, data)
 	if parser == nil {
-		return resultUndecodable, errLinkUnknown
+		return errLinkUnknown
 	}
-	d.st = ipState{}
-	if err := parser.DecodeLayers(data, &d.decoded); err != nil {
-		return resultUndecodable, err
-	}
+	return parser.DecodeLayers(data, &d.decoded)
+}
+
+// fill turns what the layers left in d.st into p.
+func (d *decoder) fill(p *Packet) (decodeResult, error) {
 	if !d.st.tcpOK {
 		if d.st.wantTCP {
 			// The IP header says TCP but the capture ends before it.
@@ -187,6 +201,66 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, p *Packet) (decodeResu
 	}
 	p.HeadN = n
 	return resultTCP, nil
+}
+
+// fast decodes the common shape of frame, Ethernet with at most two 802.1Q
+// tags or raw IP, then IPv4 or IPv6 (with its extension headers), then TCP,
+// into d.st with the same layer code DecodeLayers runs, but without the
+// parser's per-layer dispatch. It reports false, leaving d.st to be reset,
+// for any other shape and for any error, so that the parser decodes the
+// frame (and reports the error) exactly as it would have: the fast path
+// only ever agrees with it (FuzzFastPath checks that).
+func (d *decoder) fast(data []byte, lt layers.LinkType) bool {
+	var ip []byte
+	var v6 bool
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) < 14 {
+			return false
+		}
+		et, off := binary.BigEndian.Uint16(data[12:14]), 14
+		for tags := 0; et == uint16(layers.EthernetTypeDot1Q) && tags < 2; tags++ {
+			if len(data) < off+4 {
+				return false
+			}
+			et, off = binary.BigEndian.Uint16(data[off+2:off+4]), off+4
+		}
+		switch layers.EthernetType(et) {
+		case layers.EthernetTypeIPv4:
+		case layers.EthernetTypeIPv6:
+			v6 = true
+		default:
+			return false
+		}
+		ip = data[off:]
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		// The parser picks IPv4 or IPv6 by link type, or by the version
+		// nibble for DLT_RAW; take only frames both rules agree on.
+		if len(data) == 0 {
+			return false
+		}
+		v6 = data[0]>>4 == 6
+		if lt == layers.LinkTypeIPv4 && v6 || lt == layers.LinkTypeIPv6 && !v6 {
+			return false
+		}
+		ip = data
+	default:
+		return false
+	}
+	df := gopacket.NilDecodeFeedback
+	var seg []byte
+	if v6 {
+		if d.ip6.DecodeFromBytes(ip, df) != nil || d.ip6.next != layers.LayerTypeTCP {
+			return false
+		}
+		seg = d.ip6.payload
+	} else {
+		if d.ip4.DecodeFromBytes(ip, df) != nil || d.ip4.next != layers.LayerTypeTCP {
+			return false
+		}
+		seg = d.ip4.payload
+	}
+	return d.tcp.DecodeFromBytes(seg, df) == nil
 }
 
 // optionKinds returns the bitset of TCP option kinds (< 32) in opts, the

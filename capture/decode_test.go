@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"testing"
@@ -262,6 +263,45 @@ func TestOptionKinds(t *testing.T) {
 	for _, tc := range tests {
 		if got := optionKinds(tc.opts); got != tc.want {
 			t.Errorf("%s: optionKinds = %#x, want %#x", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestFastPath checks which frames take the fast path: the shapes of nearly
+// every frame of a TCP capture do, and the rest go to the parser (where
+// FuzzFastPath checks both agree).
+func TestFastPath(t *testing.T) {
+	v4, v6 := v4Get(t), v6Syn(t)
+	frag := bytes.Clone(v4)
+	frag[6] |= 0x20 // more fragments: the first fragment still carries TCP
+	later := bytes.Clone(v4)
+	later[7] = 1 // offset 8 bytes: no TCP header
+	cases := []struct {
+		name  string
+		lt    layers.LinkType
+		frame []byte
+		fast  bool
+	}{
+		{"ethernet ipv4", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeIPv4), v4), true},
+		{"ethernet ipv6", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeIPv6), v6), true},
+		{"802.1Q ipv4", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(7, layers.EthernetTypeIPv4), v4), true},
+		{"two 802.1Q tags ipv6", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(7, layers.EthernetTypeDot1Q), vlanTag(8, layers.EthernetTypeIPv6), v6), true},
+		{"raw ipv4", layers.LinkTypeRaw, v4, true},
+		{"raw ipv6", layers.LinkTypeRaw, v6, true},
+		{"first fragment", layers.LinkTypeRaw, frag, true},
+		{"802.1ad", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeQinQ), vlanTag(1, layers.EthernetTypeIPv4), v4), false},
+		{"three 802.1Q tags", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(1, layers.EthernetTypeDot1Q), vlanTag(2, layers.EthernetTypeDot1Q), vlanTag(3, layers.EthernetTypeIPv4), v4), false},
+		{"later fragment", layers.LinkTypeRaw, later, false},
+		{"linux cooked", layers.LinkTypeLinuxSLL, cat(sllHeader(layers.EthernetTypeIPv4), v4), false},
+		{"mpls", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeMPLSUnicast), []byte{0, 1, 1, 64}, v4), false},
+		{"ipv6 on an ipv4 link", layers.LinkTypeIPv4, v6, false},
+		{"truncated tcp", layers.LinkTypeRaw, v4[:30], false},
+	}
+	d := newDecoder()
+	for _, tc := range cases {
+		d.st = ipState{}
+		if got := d.fast(tc.frame, tc.lt); got != tc.fast {
+			t.Errorf("%s: fast path taken = %v, want %v", tc.name, got, tc.fast)
 		}
 	}
 }

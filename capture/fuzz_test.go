@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +14,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// FuzzDecode feeds raw frames of any link type to the decoder: it must not
-// panic, and a returned packet keeps HeadN within PayloadLen and HeadLen.
-func FuzzDecode(f *testing.F) {
+// addFrameSeeds seeds f with frames of every link type and layer the decoder follows.
+func addFrameSeeds(f *testing.F) {
 	v4, v6 := v4Get(f), v6Syn(f)
 	for _, s := range []struct {
 		lt    layers.LinkType
@@ -32,6 +33,15 @@ func FuzzDecode(f *testing.F) {
 	} {
 		f.Add(s.frame, uint16(s.lt))
 	}
+	f.Add(cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(7, layers.EthernetTypeIPv4), v4), uint16(layers.LinkTypeEthernet))
+	f.Add(v4, uint16(layers.LinkTypeIPv4))
+	f.Add(v6, uint16(layers.LinkTypeIPv6))
+}
+
+// FuzzDecode feeds raw frames of any link type to the decoder: it must not
+// panic, and a returned packet keeps HeadN within PayloadLen and HeadLen.
+func FuzzDecode(f *testing.F) {
+	addFrameSeeds(f)
 	d := newDecoder()
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
 		var p Packet
@@ -44,6 +54,29 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !p.Src.IsValid() || !p.Dst.IsValid() || p.Src.Is4() != p.Dst.Is4() {
 			t.Fatalf("addresses %v %v", p.Src, p.Dst)
+		}
+	})
+}
+
+// FuzzFastPath checks that the fast path only ever agrees with gopacket's
+// DecodingLayerParser: for any frame, decode (fast path first) and the
+// parser alone give the same result, error and Packet.
+func FuzzFastPath(f *testing.F) {
+	addFrameSeeds(f)
+	fast, slow := newDecoder(), newDecoder()
+	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
+		var got, want Packet
+		res, err := fast.decode(frame, layers.LinkType(lt), &got)
+		slow.st = ipState{}
+		wantRes, wantErr := resultUndecodable, slow.slow(frame, layers.LinkType(lt))
+		if wantErr == nil {
+			wantRes, wantErr = slow.fill(&want)
+		}
+		if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("decode = %v, %v; the parser alone: %v, %v", res, err, wantRes, wantErr)
+		}
+		if got != want {
+			t.Fatalf("decode gives\n%+v\nthe parser alone\n%+v", got, want)
 		}
 	})
 }
@@ -93,4 +126,46 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("stats do not add up: %+v", st)
 		}
 	})
+}
+
+// TestFastPathCorpus runs every frame of the shared public captures through
+// the decoder and through gopacket's parser alone: real frames of every link
+// type there must decode the same both ways.
+func TestFastPathCorpus(t *testing.T) {
+	fast, slow := newDecoder(), newDecoder()
+	frames, fastTaken := 0, 0
+	for _, e := range loadCorpus(t) {
+		src, err := Open(filepath.Join(corpusDir, e.file), Options{})
+		if err != nil {
+			continue // the corpus tests report files that do not open
+		}
+		f := src.(*File)
+		for {
+			data, lt, err := f.record()
+			if err != nil {
+				break
+			}
+			frames++
+			var got, want Packet
+			res, err := fast.decode(data, lt, &got)
+			slow.st = ipState{}
+			wantRes, wantErr := resultUndecodable, slow.slow(data, lt)
+			if wantErr == nil {
+				wantRes, wantErr = slow.fill(&want)
+			}
+			if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) || got != want {
+				t.Fatalf("%s frame %d (link type %v): decode = %v, %v, %+v; the parser alone: %v, %v, %+v",
+					e.file, frames, lt, res, err, got, wantRes, wantErr, want)
+			}
+			fast.st = ipState{}
+			if fast.fast(data, lt) {
+				fastTaken++
+			}
+		}
+		f.Close()
+	}
+	t.Logf("%d frames agree, %d of them on the fast path", frames, fastTaken)
+	if fastTaken == 0 {
+		t.Error("no corpus frame took the fast path")
+	}
 }
