@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&mix, "mix", "", "relative weights of reset kinds as `KIND=WEIGHT,...`, e.g. refused=2,gfw=1 (default: all equal)")
 	fs.DurationVar(&cfg.Span, "span", def.Span, "approximate capture duration (scales think times)")
 	fs.StringVar(&format, "format", "pcap", "file format: pcap or pcapng")
+	fs.IntVar(&cfg.Snaplen, "snaplen", def.Snaplen, fmt.Sprintf("keep the first `N` bytes of each frame, like tcpdump -s N: longer frames are cut, their records keep the original length; 0 = whole frames, else at least %d bytes (the longest header written)", gen.MinSnaplen))
 	fs.StringVar(&out, "o", "", "capture file to write (`FILE`, - for stdout)")
 	fs.StringVar(&truth, "truth", "", "write a TSV of every RST (frame, conn, kind, from, origin, phase, cause) to `FILE`")
 	fs.BoolVar(&quiet, "q", false, "do not print the summary on stderr")
@@ -107,7 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	began := time.Now()
-	st, err := gen.Generate(ctx, w, tw, cfg)
+	cw := &countWriter{w: w}
+	st, err := gen.Generate(ctx, cw, tw, cfg)
 	if cerr := closeOut(); err == nil {
 		err = cerr
 	}
@@ -118,11 +120,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !quiet {
-		fmt.Fprintf(stderr, "rstgen: %d packets (%.1f MiB), %d connections, max %d open, %d RSTs, %v of traffic, written in %v\n",
-			st.Packets, float64(st.Bytes)/(1<<20), st.Connections, st.MaxOpen, st.RSTs,
+		snap := "whole frames"
+		if cfg.Snaplen > 0 {
+			snap = fmt.Sprintf("snaplen %d", cfg.Snaplen)
+		}
+		n := float64(max(st.Packets, 1))
+		fmt.Fprintf(stderr, "rstgen: %d packets, %.1f MiB file (%.1f bytes per packet with record headers; frames average %.1f bytes captured, %s), %d connections, max %d open, %d RSTs, %v of traffic, written in %v\n",
+			st.Packets, float64(cw.n)/(1<<20), float64(cw.n)/n, float64(st.Bytes)/n, snap,
+			st.Connections, st.MaxOpen, st.RSTs,
 			st.Duration.Round(time.Second), time.Since(began).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// countWriter counts the bytes written through it: the capture file's size.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // create opens name for writing; "-" is stdout.

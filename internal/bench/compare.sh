@@ -9,6 +9,9 @@
 #   -r N                 runs per tool; the table shows medians (default 3)
 #   -w N                 workers for the multi-worker rstscope row (default: nproc)
 #   -s SEED              generator seed (default 1)
+#   -S N                 snap length in bytes, passed to rstgen -snaplen: keep the first N
+#                        bytes of each frame, like tcpdump -s N (default 0 = whole frames;
+#                        otherwise at least 94, the longest header rstgen writes)
 #   -t N                 run tshark on the first N packets only and scale (default 500000;
 #                        0 = the whole file)
 #   -T                   skip tshark
@@ -21,16 +24,17 @@
 # built yet or lacks --workers, gives "n/a" in its row instead of failing.
 set -euo pipefail
 
-packets=5000000 conc=50000 runs=3 workers=$(nproc) seed=1 tshark_prefix=500000
+packets=5000000 conc=50000 runs=3 workers=$(nproc) seed=1 tshark_prefix=500000 snaplen=0
 skip_tshark=0 rstscope_bin="" keep=0
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
-while getopts "c:r:w:s:t:Tb:kh" opt; do
+while getopts "c:r:w:s:S:t:Tb:kh" opt; do
 	case $opt in
 	c) conc=$OPTARG ;;
 	r) runs=$OPTARG ;;
 	w) workers=$OPTARG ;;
 	s) seed=$OPTARG ;;
+	S) snaplen=$OPTARG ;;
 	t) tshark_prefix=$OPTARG ;;
 	T) skip_tshark=1 ;;
 	b) rstscope_bin=$OPTARG ;;
@@ -41,7 +45,7 @@ while getopts "c:r:w:s:t:Tb:kh" opt; do
 done
 shift $((OPTIND - 1))
 if (($# > 0)); then packets=$1; fi
-for v in "$packets" "$conc" "$runs" "$workers" "$tshark_prefix"; do
+for v in "$packets" "$conc" "$runs" "$workers" "$tshark_prefix" "$snaplen"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "compare.sh: not a number: $v" >&2; exit 2; }
 done
 ((runs >= 1)) || { echo "compare.sh: -r must be at least 1" >&2; exit 2; }
@@ -64,8 +68,8 @@ log() { echo "compare.sh: $*" >&2; }
 log "building rstgen"
 (cd "$repo" && go build -o "$tmp/rstgen" ./cmd/rstgen)
 file=$tmp/capture.pcap
-log "generating $packets packets, concurrency $conc, seed $seed"
-"$tmp/rstgen" -packets "$packets" -concurrency "$conc" -seed "$seed" -o "$file"
+log "generating $packets packets, concurrency $conc, seed $seed, snaplen $snaplen"
+"$tmp/rstgen" -packets "$packets" -concurrency "$conc" -seed "$seed" -snaplen "$snaplen" -o "$file"
 size=$(stat -c %s "$file")
 
 # --- rstscope --------------------------------------------------------------
@@ -197,7 +201,9 @@ rsD) refname="rstscope" ;;
 esac
 
 echo
-echo "Capture: $packets packets, $(awk -v s="$size" 'BEGIN {printf "%.2f GiB", s / 2^30}'), concurrency $conc, seed $seed; medians of $runs runs on $(nproc) cores."
+snapdesc="whole frames"
+((snaplen > 0)) && snapdesc="snaplen $snaplen"
+echo "Capture: $packets packets, $(awk -v s="$size" -v n="$packets" 'BEGIN {printf "%.2f GiB, %.0f bytes per packet", s / 2^30, s / n}') ($snapdesc), concurrency $conc, seed $seed; medians of $runs runs on $(nproc) cores."
 [[ -n $rstscope_note ]] && echo "Note: $rstscope_note."
 echo
 echo "| what | wall time | packets/s | peak RSS | speed of $refname vs this |"

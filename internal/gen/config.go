@@ -133,7 +133,30 @@ type Config struct {
 	Format Format
 	// Start is the first packet's time; the zero value means DefaultStart.
 	Start time.Time
+	// Snaplen is the number of bytes of each frame written, like tcpdump
+	// -s: a frame longer than Snaplen bytes is cut to its first Snaplen
+	// bytes (the record's captured length), while the record's original
+	// length stays the frame's full length, and the file header's snap
+	// length says Snaplen. 0 means whole frames (the header then says
+	// 262144, libpcap's maximum). Otherwise it must be at least MinSnaplen,
+	// so that every frame keeps its Ethernet, IP and TCP headers whole, and
+	// at most 262144.
+	// Only the written bytes change: the same Config with another Snaplen
+	// generates the same frames.
+	Snaplen int
 }
+
+// MinSnaplen is the smallest non-zero Config.Snaplen, in bytes: the longest
+// Ethernet + IP + TCP header the generator writes, an IPv6 SYN or SYN-ACK
+// with 20 bytes of options (14 Ethernet + 40 IPv6 + 20 TCP + 20 options:
+// MSS, SACK_PERM, TS, NOP, WS). IPv4 headers carry no options and IPv6 no
+// extension headers, so any Snaplen of at least MinSnaplen keeps every
+// frame's headers intact and cuts payload only.
+const MinSnaplen = 14 + 40 + 20 + 20
+
+// maxSnaplen is the snap length written in the file header when
+// Config.Snaplen is 0: libpcap's MAXIMUM_SNAPLEN, as tcpdump writes.
+const maxSnaplen = 262144
 
 // DefaultStart is the timestamp of the first packet when Config.Start is zero.
 var DefaultStart = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
@@ -170,6 +193,9 @@ func (c Config) validate() error {
 		return fmt.Errorf("%w: span %v must be at least 1s", ErrConfig, c.Span)
 	case c.Format > FormatPcapNG:
 		return fmt.Errorf("%w: unknown format %d", ErrConfig, c.Format)
+	case c.Snaplen != 0 && (c.Snaplen < MinSnaplen || c.Snaplen > maxSnaplen):
+		return fmt.Errorf("%w: snaplen %d must be 0 (whole frames) or at least %d bytes (the longest Ethernet+IP+TCP header generated) and at most %d",
+			ErrConfig, c.Snaplen, MinSnaplen, maxSnaplen)
 	}
 	if c.Resets > 0 && len(c.Mix) > 0 {
 		total := 0.0
@@ -199,6 +225,10 @@ type Stats struct {
 	RSTsByKind map[Kind]int
 	// Duration is the time from the first to the last packet.
 	Duration time.Duration
-	// Bytes is the sum of frame lengths.
+	// Bytes is the sum of the frames' captured lengths, in bytes: the
+	// packet data written to the file, without file, block or record
+	// headers. With Config.Snaplen set it counts the cut frames (at most
+	// Snaplen bytes each), not the original lengths, as tcpdump -s would
+	// write them; with Snaplen 0 it is the sum of whole frame lengths.
 	Bytes int64
 }

@@ -67,9 +67,13 @@ func Generate(ctx context.Context, w io.Writer, truth io.Writer, cfg Config) (St
 	}
 	g := newGenerator(cfg)
 	bw := bufio.NewWriterSize(w, 1<<20)
+	snap := uint32(maxSnaplen)
+	if cfg.Snaplen > 0 {
+		snap = uint32(cfg.Snaplen)
+	}
 	switch cfg.Format {
 	case FormatPcapNG:
-		intf := pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 262144, TimestampResolution: 6}
+		intf := pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: snap, TimestampResolution: 6}
 		nw, err := pcapgo.NewNgWriterInterface(bw, intf, pcapgo.NgWriterOptions{SectionInfo: pcapgo.NgSectionInfo{Application: "rstgen"}})
 		if err != nil {
 			return Stats{}, fmt.Errorf("write pcapng header: %w", err)
@@ -78,7 +82,7 @@ func Generate(ctx context.Context, w io.Writer, truth io.Writer, cfg Config) (St
 		g.out = nw
 	default:
 		pw := pcapgo.NewWriter(bw)
-		if err := pw.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+		if err := pw.WriteFileHeader(snap, layers.LinkTypeEthernet); err != nil {
 			return Stats{}, fmt.Errorf("write pcap header: %w", err)
 		}
 		g.out = pw
@@ -186,18 +190,25 @@ func (g *generator) run(ctx context.Context) error {
 }
 
 // emit writes one step as a frame, and its truth line when it is a reset.
+// With cfg.Snaplen set, a longer frame is written cut to its first Snaplen
+// bytes, its record keeping the whole length as the original length (as
+// tcpdump -s does).
 func (g *generator) emit(c *conn, s *step) error {
 	n := g.build(c, s)
+	capLen := n
+	if g.cfg.Snaplen > 0 {
+		capLen = min(n, g.cfg.Snaplen)
+	}
 	ci := gopacket.CaptureInfo{
 		Timestamp:     time.UnixMicro(g.start + s.at).UTC(),
-		CaptureLength: n,
+		CaptureLength: capLen,
 		Length:        n,
 	}
-	if err := g.out.WritePacket(ci, g.frame[:n]); err != nil {
+	if err := g.out.WritePacket(ci, g.frame[:capLen]); err != nil {
 		return fmt.Errorf("write frame %d: %w", g.written+1, err)
 	}
 	g.written++
-	g.stats.Bytes += int64(n)
+	g.stats.Bytes += int64(capLen)
 	if g.written == 1 {
 		g.firstAt = s.at
 	}

@@ -606,6 +606,10 @@ func TestConfigErrors(t *testing.T) {
 		{"short span", func(c *Config) { c.Span = time.Millisecond }},
 		{"mix of zeros", func(c *Config) { c.Mix = Mix{KindGFW: 0} }},
 		{"unknown format", func(c *Config) { c.Format = 9 }},
+		{"snaplen below the longest header", func(c *Config) { c.Snaplen = MinSnaplen - 1 }},
+		{"snaplen of one byte", func(c *Config) { c.Snaplen = 1 }},
+		{"negative snaplen", func(c *Config) { c.Snaplen = -1 }},
+		{"snaplen above libpcap's maximum", func(c *Config) { c.Snaplen = maxSnaplen + 1 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -619,6 +623,199 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("wrote %d bytes despite the error", buf.Len())
 			}
 		})
+	}
+}
+
+func TestSnaplenErrorNamesMinimum(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Snaplen = 64
+	_, err := Generate(context.Background(), io.Discard, nil, cfg)
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "at least "+strconv.Itoa(MinSnaplen)+" bytes") {
+		t.Fatalf("Generate with snaplen 64 = %v, want ErrConfig naming the minimum %d bytes", err, MinSnaplen)
+	}
+}
+
+// record is one record of a capture file as pcapgo reads it.
+type record struct {
+	ci   gopacket.CaptureInfo
+	data []byte
+}
+
+// readRecords reads every record of a pcap or pcapng capture with pcapgo,
+// and the snap length its file header (or pcapng interface) declares.
+func readRecords(t *testing.T, data []byte, format Format) (snaplen int, recs []record) {
+	t.Helper()
+	var src gopacket.PacketDataSource
+	if format == FormatPcapNG {
+		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			t.Fatalf("open pcapng: %v", err)
+		}
+		// The interface block is read with the first packet.
+		raw, ci, err := r.ReadPacketData()
+		if err != nil {
+			t.Fatalf("first pcapng record: %v", err)
+		}
+		recs = append(recs, record{ci, bytes.Clone(raw)})
+		intf, err := r.Interface(0)
+		if err != nil {
+			t.Fatalf("pcapng interface 0: %v", err)
+		}
+		snaplen, src = int(intf.SnapLength), r
+	} else {
+		r, err := pcapgo.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("open pcap: %v", err)
+		}
+		snaplen, src = int(r.Snaplen()), r
+	}
+	for {
+		raw, ci, err := src.ReadPacketData()
+		if err == io.EOF {
+			return snaplen, recs
+		}
+		if err != nil {
+			t.Fatalf("record %d: %v", len(recs)+1, err)
+		}
+		recs = append(recs, record{ci, bytes.Clone(raw)})
+	}
+}
+
+// TestSnaplen checks that Snaplen only cuts: the same Config with and
+// without it writes the same frames, in the same order, with the same
+// timestamps and original lengths, the cut ones keeping their first Snaplen
+// bytes, and the file header declaring the snap length.
+func TestSnaplen(t *testing.T) {
+	for _, format := range []Format{FormatPcap, FormatPcapNG} {
+		cfg := testConfig()
+		cfg.Packets = 4000
+		cfg.Concurrency = 200
+		cfg.Format = format
+		whole, wholeTruth, wholeSt := generate(t, cfg)
+		wantSnap, full := readRecords(t, whole, format)
+		if wantSnap != maxSnaplen {
+			t.Errorf("format %d, snaplen 0: header snap length %d, want %d", format, wantSnap, maxSnaplen)
+		}
+		if len(full) != cfg.Packets {
+			t.Fatalf("format %d, snaplen 0: %d records, want %d", format, len(full), cfg.Packets)
+		}
+		var fullBytes int64
+		for _, r := range full {
+			if r.ci.CaptureLength != r.ci.Length || len(r.data) != r.ci.Length {
+				t.Fatalf("format %d, snaplen 0: record with captured %d, length %d, %d data bytes: want whole frames",
+					format, r.ci.CaptureLength, r.ci.Length, len(r.data))
+			}
+			fullBytes += int64(r.ci.Length)
+		}
+		if wholeSt.Bytes != fullBytes {
+			t.Errorf("format %d, snaplen 0: Stats.Bytes = %d, records hold %d", format, wholeSt.Bytes, fullBytes)
+		}
+
+		for _, snap := range []int{MinSnaplen, 128, 200, 1500} {
+			cfg.Snaplen = snap
+			cut, cutTruth, cutSt := generate(t, cfg)
+			gotSnap, recs := readRecords(t, cut, format)
+			if gotSnap != snap {
+				t.Errorf("format %d, snaplen %d: header snap length %d", format, snap, gotSnap)
+			}
+			if len(recs) != len(full) {
+				t.Fatalf("format %d, snaplen %d: %d records, want %d as without snaplen", format, snap, len(recs), len(full))
+			}
+			var capBytes int64
+			nCut, nWhole := 0, 0
+			for i, r := range recs {
+				f := full[i]
+				switch {
+				case r.ci.CaptureLength > snap:
+					t.Fatalf("format %d, snaplen %d, record %d: captured %d bytes", format, snap, i+1, r.ci.CaptureLength)
+				case r.ci.Length < r.ci.CaptureLength:
+					t.Fatalf("format %d, snaplen %d, record %d: length %d < captured %d", format, snap, i+1, r.ci.Length, r.ci.CaptureLength)
+				case r.ci.Length != f.ci.Length:
+					t.Fatalf("format %d, snaplen %d, record %d: length %d, %d without snaplen", format, snap, i+1, r.ci.Length, f.ci.Length)
+				case r.ci.CaptureLength != min(f.ci.Length, snap):
+					t.Fatalf("format %d, snaplen %d, record %d: captured %d of a %d-byte frame, want %d",
+						format, snap, i+1, r.ci.CaptureLength, f.ci.Length, min(f.ci.Length, snap))
+				case len(r.data) != r.ci.CaptureLength:
+					t.Fatalf("format %d, snaplen %d, record %d: %d data bytes, captured length %d", format, snap, i+1, len(r.data), r.ci.CaptureLength)
+				case !bytes.Equal(r.data, f.data[:r.ci.CaptureLength]):
+					t.Fatalf("format %d, snaplen %d, record %d: bytes differ from the first %d of the whole frame", format, snap, i+1, r.ci.CaptureLength)
+				case !r.ci.Timestamp.Equal(f.ci.Timestamp):
+					t.Fatalf("format %d, snaplen %d, record %d: time %v, %v without snaplen", format, snap, i+1, r.ci.Timestamp, f.ci.Timestamp)
+				}
+				if f.ci.Length > snap {
+					nCut++
+				} else {
+					nWhole++
+				}
+				capBytes += int64(r.ci.CaptureLength)
+			}
+			// The capture has frames both above and below 128 and 200
+			// bytes, so those runs check both branches; MinSnaplen cuts
+			// nearly everything but pure ACKs, 1500 almost nothing.
+			if snap == 128 || snap == 200 {
+				if nCut == 0 || nWhole == 0 {
+					t.Errorf("format %d, snaplen %d: %d frames cut, %d whole; want some of each", format, snap, nCut, nWhole)
+				}
+			}
+			if cutSt.Bytes != capBytes {
+				t.Errorf("format %d, snaplen %d: Stats.Bytes = %d, records capture %d bytes", format, snap, cutSt.Bytes, capBytes)
+			}
+			if cutSt.Packets != wholeSt.Packets || cutSt.RSTs != wholeSt.RSTs || cutSt.Connections != wholeSt.Connections ||
+				cutSt.MaxOpen != wholeSt.MaxOpen || cutSt.Duration != wholeSt.Duration {
+				t.Errorf("format %d, snaplen %d: stats %+v, without snaplen %+v (only Bytes may differ)", format, snap, cutSt, wholeSt)
+			}
+			if !bytes.Equal(cutTruth, wholeTruth) {
+				t.Errorf("format %d, snaplen %d: truth differs from the capture without snaplen", format, snap)
+			}
+		}
+	}
+}
+
+// TestMinSnaplenIsLongestHeader checks MinSnaplen against the frames: no
+// frame's Ethernet + IP + TCP header (options included) is longer, and some
+// frame's is exactly that long, so MinSnaplen is the bound frame.go needs.
+// At Snaplen = MinSnaplen every frame still decodes up to its TCP header.
+func TestMinSnaplenIsLongestHeader(t *testing.T) {
+	cfg := testConfig()
+	cfg.Packets = 4000
+	cfg.Concurrency = 200
+	cfg.IPv6 = 0.5
+	headers := func(data []byte) int {
+		ip := 20
+		if binary.BigEndian.Uint16(data[12:]) == 0x86dd {
+			ip = 40
+		}
+		return 14 + ip + int(data[14+ip+12]>>4)*4
+	}
+	whole, _, _ := generate(t, cfg)
+	_, full := readRecords(t, whole, cfg.Format)
+	longest := 0
+	for i, r := range full {
+		h := headers(r.data)
+		if h > MinSnaplen {
+			t.Fatalf("record %d: headers are %d bytes, more than MinSnaplen %d", i+1, h, MinSnaplen)
+		}
+		longest = max(longest, h)
+	}
+	if longest != MinSnaplen {
+		t.Errorf("longest header is %d bytes, MinSnaplen %d", longest, MinSnaplen)
+	}
+
+	cfg.Snaplen = MinSnaplen
+	cut, _, _ := generate(t, cfg)
+	_, recs := readRecords(t, cut, cfg.Format)
+	for i, r := range recs {
+		if h := headers(r.data); h > r.ci.CaptureLength {
+			t.Fatalf("record %d: %d-byte headers, %d bytes captured", i+1, h, r.ci.CaptureLength)
+		}
+		p := gopacket.NewPacket(r.data, layers.LayerTypeEthernet, gopacket.Default)
+		tcp, _ := p.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil {
+			t.Fatalf("record %d: no TCP layer in the first %d bytes: %v", i+1, MinSnaplen, p)
+		}
+		if want := full[i].data[headers(full[i].data)-len(tcp.Contents):]; !bytes.Equal(tcp.Contents, want[:len(tcp.Contents)]) {
+			t.Fatalf("record %d: TCP header differs from the whole frame's", i+1)
+		}
 	}
 }
 
