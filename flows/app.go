@@ -31,7 +31,7 @@ type App struct {
 func AppOf(c *Conn) App {
 	var a App
 	cl, sv := &c.Half[FromClient], &c.Half[FromServer]
-	ch, sh := cl.Head(), sv.Head()
+	ch, sh := c.Head(FromClient), c.Head(FromServer)
 	switch {
 	case isTLSHandshake(ch):
 		a.TLS = true
@@ -73,7 +73,7 @@ func AppOf(c *Conn) App {
 // completed: the client sent a ClientHello and has not yet sent a second
 // flight of payload (TLS 1.2 and 1.3 both need one, RFC 8446 §2).
 func TLSHandshakeOpen(c *Conn) bool {
-	return isTLSHandshake(c.Half[FromClient].Head()) && c.Turns <= 2
+	return isTLSHandshake(c.Head(FromClient)) && c.Turns <= 2
 }
 
 func isTLSHandshake(b []byte) bool {

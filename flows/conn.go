@@ -87,8 +87,15 @@ type Seen struct {
 //
 // The fields every packet writes come first and the rest after the ring of
 // recent segments, so that a packet touches few cache lines.
+//
+// Like Conn, a Half holds no pointer (see Conn).
 type Half struct {
-	Addr netip.AddrPort
+	// The endpoint's address and port (Addr): the IP address in its
+	// 16-byte form (IPv4 as IPv4-mapped IPv6) and its family, since a
+	// netip.Addr holds a pointer.
+	ip   [16]byte
+	port uint16
+	ipv  uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
 
 	Packets      uint64 // segments sent, RSTs included
 	PayloadBytes uint64 // payload bytes sent, retransmissions included
@@ -136,11 +143,11 @@ type Half struct {
 	FINTime         Nanos
 	LastPayloadTime Nanos
 
-	// head is the start of the stream, in sequence order: a window of
-	// Conn.buf, ClientHeadCap or ServerHeadCap long.
-	head     []byte
+	// The start of the stream, in sequence order, is kept in Conn.buf
+	// (Conn.Head): headN bytes of the direction's window, ClientHeadCap or
+	// ServerHeadCap long.
 	headN    uint16
-	headBase uint32 // sequence number of head[0]
+	headBase uint32 // sequence number of the head's first byte
 	headSet  bool
 	headGap  bool // a segment beyond the reassembled head arrived first
 
@@ -151,9 +158,42 @@ type Half struct {
 	EncryptedAlert bool
 }
 
-// Head returns the reassembled first bytes of the stream (a view, valid
-// until the connection is next updated).
-func (h *Half) Head() []byte { return h.head[:h.headN] }
+// Addr returns the endpoint's address and port. An IPv4 address is a
+// 4-byte one (Is4), as the capture decodes it; an IPv6 address carries no
+// zone (captured packets have none).
+func (h *Half) Addr() netip.AddrPort {
+	var a netip.Addr
+	switch h.ipv {
+	case 4:
+		a = netip.AddrFrom4([4]byte(h.ip[12:]))
+	case 6:
+		a = netip.AddrFrom16(h.ip)
+	}
+	return netip.AddrPortFrom(a, h.port)
+}
+
+func (h *Half) setAddr(ap netip.AddrPort) {
+	a := ap.Addr()
+	h.ip, h.port, h.ipv = a.As16(), ap.Port(), ipvOf(a)
+}
+
+// is reports whether a and port are the endpoint's address and port, as
+// Addr() == netip.AddrPortFrom(a, port) would for a zone-less a, without
+// building the netip.Addr.
+func (h *Half) is(a netip.Addr, port uint16) bool {
+	return port == h.port && a.As16() == h.ip && ipvOf(a) == h.ipv
+}
+
+// ipvOf returns a's family for Half.ipv.
+func ipvOf(a netip.Addr) uint8 {
+	switch {
+	case a.Is4():
+		return 4
+	case a.Is6():
+		return 6
+	}
+	return 0
+}
 
 // Recent calls f for the remembered recent segments, newest first, until f
 // returns false.
@@ -212,8 +252,13 @@ func Hops(ttl uint8) int { return int(InitialTTL(ttl)) - int(ttl) }
 // Conn is one TCP connection: one incarnation of a 5-tuple, from its SYN (or
 // the first packet seen) to its expiry. The fields every packet reads or
 // writes come first.
+//
+// A Conn holds no pointer (no pointer, slice, string, map, interface or
+// netip.Addr), so that the table's slabs of connections, most of its
+// memory, are memory the garbage collector does not scan.
 type Conn struct {
 	Key  Key
+	ref  uint32 // the Conn value's place in its table (Table.at), from 1
 	hash uint64 // Key's hash in the table's index
 
 	LastTime Nanos
@@ -242,8 +287,9 @@ type Conn struct {
 	// verdicts that refer to this connection.
 	Pending int
 
-	// lru links, most recent first.
-	prev, next *Conn
+	// LRU links, most recent first: the refs of the neighbours in the
+	// connection's list, 0 for none.
+	prev, next uint32
 	listed     Nanos // LastTime when the connection was put at its list's front
 	gen        uint64
 
@@ -265,7 +311,7 @@ type Conn struct {
 	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
 	FirstTime  Nanos
 
-	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads
+	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads (Head)
 	turn  [TurnCap]byte                       // the client's latest turn
 	turnN uint8
 }
@@ -323,14 +369,27 @@ func (c *Conn) LegRTT(d Dir) time.Duration {
 	return c.ClientRTT()
 }
 
+// Head returns the reassembled first bytes of direction d's stream, in
+// sequence order: up to ClientHeadCap bytes for the client, ServerHeadCap
+// for the server (a view, valid until the connection is next updated).
+func (c *Conn) Head(d Dir) []byte { return c.headBuf(d)[:c.Half[d].headN] }
+
+// headBuf is direction d's window of buf, ClientHeadCap or ServerHeadCap long.
+func (c *Conn) headBuf(d Dir) []byte {
+	if d == FromServer {
+		return c.buf[ClientHeadCap:]
+	}
+	return c.buf[:ClientHeadCap:ClientHeadCap]
+}
+
 // ClientTurn returns the first bytes of the client's latest payload turn.
 func (c *Conn) ClientTurn() []byte { return c.turn[:c.turnN] }
 
 // Client returns the client's endpoint.
-func (c *Conn) Client() netip.AddrPort { return c.Half[FromClient].Addr }
+func (c *Conn) Client() netip.AddrPort { return c.Half[FromClient].Addr() }
 
 // Server returns the server's endpoint.
-func (c *Conn) Server() netip.AddrPort { return c.Half[FromServer].Addr }
+func (c *Conn) Server() netip.AddrPort { return c.Half[FromServer].Addr() }
 
 // Gen is the table's generation number of this Conn value: it changes when
 // the value is reused for another connection, so a holder of a *Conn can

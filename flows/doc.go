@@ -20,13 +20,15 @@
 // # Memory and speed
 //
 // Memory follows the connections open at once, not the file's length: a
-// Conn is about 1.7 KiB, allocated 64 at a time and recycled through a free
+// Conn is about 1.6 KiB, allocated 64 at a time and recycled through a free
 // list; connections expire after Config.IdleTimeout of capture time (or
 // Config.ClosedTimeout once reset or closed by both sides), and past
 // Config.MaxConns the least recently active is evicted (closed ones first),
-// both through LRU lists that cost a few pointer writes per packet.
-// Timestamps are int64 nanoseconds (Nanos). Once the table has grown to its
-// working size, Lookup and Apply allocate nothing.
+// both through LRU lists that cost a few writes per packet.
+// Timestamps are int64 nanoseconds (Nanos). A Conn holds no pointer (its
+// list links are uint32 refs, its addresses and stream heads plain bytes),
+// so the garbage collector does not scan the connections. Once the table
+// has grown to its working size, Lookup and Apply allocate nothing.
 //
 // # Trade-offs
 //

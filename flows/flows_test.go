@@ -133,7 +133,7 @@ func TestReassembly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := feed(NewTable(Config{}), append([]*capture.Packet{syn}, tt.segs...)...)
-			if got := string(c.Half[FromClient].Head()); got != tt.want {
+			if got := string(c.Head(FromClient)); got != tt.want {
 				t.Errorf("head %q, want %q", got, tt.want)
 			}
 		})

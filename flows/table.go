@@ -2,6 +2,7 @@ package flows
 
 import (
 	"encoding/binary"
+	"math"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -91,52 +92,68 @@ type TableStats struct {
 // Table tracks TCP connections. It is not safe for concurrent use.
 //
 // Memory follows the number of open connections: each is a fixed-size Conn
-// (about 2 KiB, most of it the reassembled first bytes), recycled through a
-// free list, so the per-packet path allocates nothing once the table has
-// grown to its working size.
+// (about 1.6 KiB, most of it the reassembled first bytes), recycled through
+// a free list, so the per-packet path allocates nothing once the table has
+// grown to its working size. Conns hold no pointers and link each other by
+// ref, so their slabs are not scanned by the garbage collector.
 type Table struct {
 	cfg   Config
 	conns index
 	// open and closed are LRU lists (head = most recent); a connection moves
 	// to closed when it is reset or both sides have sent FIN.
 	open, closed list
-	free         []*Conn
-	slab         []Conn // fresh connections, allocated slabSize at a time
-	stats        TableStats
-	gen          uint64
+	free         []uint32 // refs of recycled Conns
+	// slabs holds every Conn handed out, allocated slabSize at a time: the
+	// Conn with ref r is slabs[(r-1)/slabSize][(r-1)%slabSize] (at).
+	slabs []*[slabSize]Conn
+	made  uint32 // Conns handed out from slabs (the latest has ref made)
+	stats TableStats
+	gen   uint64
 	// OnEnd, if set, is called before a connection is removed or reused.
 	OnEnd func(c *Conn, why EndReason)
 }
 
-type list struct{ head, tail *Conn }
+// list is a doubly linked list of Conns by ref (Conn.prev, Conn.next); 0
+// is none.
+type list struct{ head, tail uint32 }
 
-func (l *list) pushFront(c *Conn) {
-	c.prev, c.next = nil, l.head
-	if l.head != nil {
-		l.head.prev = c
+// at returns the Conn with ref r, or nil for 0.
+func (t *Table) at(r uint32) *Conn {
+	if r == 0 {
+		return nil
 	}
-	l.head = c
-	if l.tail == nil {
-		l.tail = c
+	r--
+	return &t.slabs[r/slabSize][r%slabSize]
+}
+
+func (t *Table) pushFront(l *list, c *Conn) {
+	c.prev, c.next = 0, l.head
+	if l.head != 0 {
+		t.at(l.head).prev = c.ref
+	}
+	l.head = c.ref
+	if l.tail == 0 {
+		l.tail = c.ref
 	}
 }
 
-func (l *list) remove(c *Conn) {
-	if c.prev != nil {
-		c.prev.next = c.next
+func (t *Table) unlink(l *list, c *Conn) {
+	if c.prev != 0 {
+		t.at(c.prev).next = c.next
 	} else {
 		l.head = c.next
 	}
-	if c.next != nil {
-		c.next.prev = c.prev
+	if c.next != 0 {
+		t.at(c.next).prev = c.prev
 	} else {
 		l.tail = c.prev
 	}
-	c.prev, c.next = nil, nil
+	c.prev, c.next = 0, 0
 }
 
 // slabSize is how many connections are allocated at once: one allocation
-// instead of 64, and no rounding of each 2 KiB Conn up to a size class.
+// instead of 64, no rounding of each 1.6 KiB Conn up to a size class, and
+// one pointer per 64 connections in Table.slabs.
 const slabSize = 64
 
 // NewTable returns an empty table.
@@ -192,7 +209,7 @@ func (t *Table) LookupHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Dir) {
 		t.recycle(c)
 		c = t.create(*k, h, p)
 	}
-	if p.Src == c.Half[FromClient].Addr.Addr() && p.SrcPort == c.Half[FromClient].Addr.Port() {
+	if c.Half[FromClient].is(p.Src, p.SrcPort) {
 		return c, FromClient
 	}
 	return c, FromServer
@@ -226,38 +243,39 @@ func (t *Table) create(k Key, h uint64, p *capture.Packet) *Conn {
 	}
 	var c *Conn
 	if n := len(t.free); n > 0 {
-		c = t.free[n-1]
+		c = t.at(t.free[n-1])
 		t.free = t.free[:n-1]
 	} else {
-		if len(t.slab) == 0 {
-			t.slab = make([]Conn, slabSize)
+		if t.made%slabSize == 0 {
+			if t.made > math.MaxUint32-slabSize {
+				panic("flows: more connections than a uint32 ref can number")
+			}
+			t.slabs = append(t.slabs, new([slabSize]Conn))
 		}
-		c = &t.slab[0]
-		t.slab = t.slab[1:]
+		c = &t.slabs[t.made/slabSize][t.made%slabSize]
+		t.made++
+		c.ref = t.made // kept for the Conn value's lifetime (recycle)
 	}
 	t.gen++
 	t.stats.Conns++
 	c.gen = t.gen
 	c.ID = t.stats.Conns
 	c.Key = k
-	src, dst := p.SrcAddrPort(), p.DstAddrPort()
+	client, server := p.SrcAddrPort(), p.DstAddrPort()
 	switch {
 	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN:
-		c.Half[FromClient].Addr, c.Half[FromServer].Addr = src, dst
 	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN|capture.ACK:
-		c.Half[FromClient].Addr, c.Half[FromServer].Addr = dst, src
+		client, server = server, client
 		c.SYNMissed = true
 	default:
 		c.Midstream = true
 		t.stats.Midstream++
-		if ServerByPort(src.Port(), dst.Port()) {
-			c.Half[FromClient].Addr, c.Half[FromServer].Addr = dst, src
-		} else {
-			c.Half[FromClient].Addr, c.Half[FromServer].Addr = src, dst
+		if ServerByPort(client.Port(), server.Port()) {
+			client, server = server, client
 		}
 	}
-	c.Half[FromClient].head = c.buf[:ClientHeadCap:ClientHeadCap]
-	c.Half[FromServer].head = c.buf[ClientHeadCap:]
+	c.Half[FromClient].setAddr(client)
+	c.Half[FromServer].setAddr(server)
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
 	c.hash = h
@@ -299,30 +317,31 @@ func (t *Table) end(c *Conn, why EndReason) {
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.end(c, why)
 	t.conns.del(c, c.hash)
-	t.listOf(c).remove(c)
+	t.unlink(t.listOf(c), c)
 	t.recycle(c)
 }
 
+// recycle clears c, keeping its ref and generation, and frees it.
 func (t *Table) recycle(c *Conn) {
-	if c.prev != nil || c.next != nil || t.open.head == c || t.closed.head == c {
-		t.listOf(c).remove(c)
+	if c.prev != 0 || c.next != 0 || t.open.head == c.ref || t.closed.head == c.ref {
+		t.unlink(t.listOf(c), c)
 	}
-	gen := c.gen
+	ref, gen := c.ref, c.gen
 	*c = Conn{}
-	c.gen = gen
-	t.free = append(t.free, c)
+	c.ref, c.gen = ref, gen
+	t.free = append(t.free, ref)
 }
 
 func (t *Table) expire(now Nanos) {
 	// A tail stamped within the timeout is fresh, whether re-listed or not.
-	for c := t.closed.tail; c != nil && now.Sub(c.listed) > t.cfg.ClosedTimeout; c = t.closed.tail {
+	for c := t.at(t.closed.tail); c != nil && now.Sub(c.listed) > t.cfg.ClosedTimeout; c = t.at(t.closed.tail) {
 		if c = t.settle(&t.closed); c == nil || now.Sub(c.LastTime) <= t.cfg.ClosedTimeout {
 			break
 		}
 		t.stats.Expired++
 		t.remove(c, EndClosed)
 	}
-	for c := t.open.tail; c != nil && now.Sub(c.listed) > t.cfg.IdleTimeout; c = t.open.tail {
+	for c := t.at(t.open.tail); c != nil && now.Sub(c.listed) > t.cfg.IdleTimeout; c = t.at(t.open.tail) {
 		if c = t.settle(&t.open); c == nil || now.Sub(c.LastTime) <= t.cfg.IdleTimeout {
 			break
 		}
@@ -334,7 +353,7 @@ func (t *Table) expire(now Nanos) {
 // Flush ends every connection (calling OnEnd with EndFlush), oldest first.
 func (t *Table) Flush() {
 	for _, l := range []*list{&t.closed, &t.open} {
-		for c := l.tail; c != nil; c = l.tail {
+		for c := t.at(l.tail); c != nil; c = t.at(l.tail) {
 			t.remove(c, EndFlush)
 		}
 	}
@@ -438,7 +457,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 				c.turnN = uint8(copy(c.turn[:], p.Payload()))
 			}
 		}
-		h.reassemble(p)
+		h.reassemble(c.headBuf(d), p)
 		if pl := p.Payload(); len(pl) >= 5 && pl[0] == 21 && pl[1] == 3 {
 			if n := int(pl[3])<<8 | int(pl[4]); n == 2 && len(pl) >= 7 {
 				h.Alert = [2]byte{pl[5], pl[6]}
@@ -466,7 +485,7 @@ func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
 // connections, which at tens of thousands of connections are cache misses.
 func (t *Table) touch(c *Conn) {
 	if closed := c.Closed(); closed != c.inClosed {
-		t.listOf(c).remove(c)
+		t.unlink(t.listOf(c), c)
 		c.inClosed = closed
 		t.list(c)
 	}
@@ -475,23 +494,24 @@ func (t *Table) touch(c *Conn) {
 // list puts c at the front of its list, stamped with its LastTime.
 func (t *Table) list(c *Conn) {
 	c.listed = c.LastTime
-	t.listOf(c).pushFront(c)
+	t.pushFront(t.listOf(c), c)
 }
 
 // settle re-lists the connections at the tail of l that were active since
 // they were listed, and returns the tail: the least recently active one.
 // Each re-listing follows at least one packet, so the cost is amortized.
 func (t *Table) settle(l *list) *Conn {
-	for c := l.tail; c != nil && c.LastTime != c.listed; c = l.tail {
-		l.remove(c)
+	for c := t.at(l.tail); c != nil && c.LastTime != c.listed; c = t.at(l.tail) {
+		t.unlink(l, c)
 		t.list(c)
 	}
-	return l.tail
+	return t.at(l.tail)
 }
 
-// reassemble appends p's captured payload to the head of the stream when it
-// continues it in sequence order.
-func (h *Half) reassemble(p *capture.Packet) {
+// reassemble appends p's captured payload to the head of the stream, kept
+// in head (the direction's window of Conn.buf), when it continues it in
+// sequence order.
+func (h *Half) reassemble(head []byte, p *capture.Packet) {
 	if !h.headSet {
 		h.headSet = true
 		if h.SawSYN {
@@ -500,7 +520,7 @@ func (h *Half) reassemble(p *capture.Packet) {
 			h.headBase = p.Seq
 		}
 	}
-	if int(h.headN) == len(h.head) {
+	if int(h.headN) == len(head) {
 		return
 	}
 	pl := p.Payload()
@@ -517,7 +537,7 @@ func (h *Half) reassemble(p *capture.Packet) {
 		return
 	}
 	if skip := int64(h.headN) - off; skip < int64(len(pl)) {
-		h.headN += uint16(copy(h.head[h.headN:], pl[skip:]))
+		h.headN += uint16(copy(head[h.headN:], pl[skip:]))
 	}
 }
 
