@@ -13,10 +13,23 @@ import (
 // connection with no other packet from its claimed sender (DESIGN.md §3.2,
 // §3.6). It must see packets in capture order, so that a RST is judged on
 // what came before it whatever the number of workers.
+//
+// Neither map holds a pointer (addresses as bytes, times as flows.Nanos), so
+// the garbage collector does not scan them: the SYN map holds up to maxHosts
+// entries of a busy capture.
 type Hosts struct {
-	m   map[netip.Addr]hostInfo
-	syn map[flows.Key]time.Time // SYNs awaiting their SYN-ACK
+	m   map[hostAddr]hostInfo
+	syn map[flows.Key]flows.Nanos // SYNs awaiting their SYN-ACK
 }
+
+// hostAddr is a netip.Addr without its zone pointer (packets have no zone):
+// its 16 bytes and its BitLen (32 for IPv4, 128 for IPv6, 0 for none).
+type hostAddr struct {
+	a    [16]byte
+	bits uint8
+}
+
+func addrOf(a netip.Addr) hostAddr { return hostAddr{a.As16(), uint8(a.BitLen())} }
 
 type hostInfo struct {
 	ttl   uint8
@@ -36,7 +49,7 @@ const maxHosts = 1 << 17
 
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
-	return &Hosts{m: make(map[netip.Addr]hostInfo), syn: make(map[flows.Key]time.Time)}
+	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos)}
 }
 
 // Observe records p if it is a SYN or a SYN-ACK; other packets cost a branch.
@@ -49,26 +62,29 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		if len(h.syn) >= maxHosts {
 			clear(h.syn)
 		}
-		h.syn[flows.KeyOf(p)] = p.Time
-	} else if k := flows.KeyOf(p); !h.syn[k].IsZero() {
-		rtt = p.Time.Sub(h.syn[k])
-		delete(h.syn, k)
+		h.syn[flows.KeyOf(p)] = flows.NanosOf(p.Time)
+	} else if k := flows.KeyOf(p); len(h.syn) > 0 {
+		if t, ok := h.syn[k]; ok {
+			rtt = flows.NanosOf(p.Time).Sub(t)
+			delete(h.syn, k)
+		}
 	}
-	old, ok := h.m[p.Src]
+	src := addrOf(p.Src)
+	old, ok := h.m[src]
 	if !ok && len(h.m) >= maxHosts {
 		clear(h.m)
 	}
 	if rtt == 0 && ok {
 		rtt = old.rtt
 	}
-	h.m[p.Src] = hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
+	h.m[src] = hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
 }
 
 // Snapshot returns what the table knows of p's source and destination.
 func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	var s HostSnapshot
-	s.src, s.srcOK = h.m[p.Src]
-	s.dst, s.dstOK = h.m[p.Dst]
+	s.src, s.srcOK = h.m[addrOf(p.Src)]
+	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
 	return s
 }
 
