@@ -26,9 +26,13 @@ type Sharded struct {
 	wg      sync.WaitGroup
 	workers []*Analyzer
 
-	// merge state: per worker, verdicts not yet emitted and the frame
-	// below which it will emit nothing more.
-	queued    [][]Verdict
+	// merge state: per worker, the chunks of verdicts it sent that are not
+	// yet emitted (the first from offset next) and the frame below which it
+	// will emit nothing more. Emptied chunks go back to the workers through
+	// spare, so that verdicts are not copied into fresh slices over and over.
+	queued    [][][]Verdict
+	next      []int
+	spare     chan []Verdict
 	watermark []uint64
 	emit      func(*Verdict)
 }
@@ -57,7 +61,8 @@ const batchSize = 512
 func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
 		batch: make([][]item, n), work: make([]chan []item, n), free: make(chan []item, 4*n),
-		results: make(chan result, 4*n), queued: make([][]Verdict, n), watermark: make([]uint64, n)}
+		results: make(chan result, 4*n), queued: make([][][]Verdict, n), next: make([]int, n),
+		spare: make(chan []Verdict, 8*n), watermark: make([]uint64, n)}
 	if cfg.Flows.MaxConns > 0 {
 		cfg.Flows.MaxConns = max(1, cfg.Flows.MaxConns/n)
 	}
@@ -88,6 +93,12 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 				}
 				s.results <- result{worker: i, verdicts: out, watermark: a.watermark(last)}
 				out = nil
+				if len(s.spare) > 0 { // a chunk the merge is done with
+					select {
+					case out = <-s.spare:
+					default:
+					}
+				}
 			}
 			a.Flush()
 			s.results <- result{worker: i, verdicts: out, watermark: ^uint64(0)}
@@ -155,24 +166,36 @@ func (s *Sharded) send(w int) {
 // merge takes a worker's result and emits, in capture order, every verdict
 // below the lowest watermark.
 func (s *Sharded) merge(r result) {
-	s.queued[r.worker] = append(s.queued[r.worker], r.verdicts...)
+	if len(r.verdicts) > 0 {
+		s.queued[r.worker] = append(s.queued[r.worker], r.verdicts)
+	}
 	s.watermark[r.worker] = r.watermark
 	low := s.watermark[0]
 	for _, w := range s.watermark[1:] {
 		low = min(low, w)
 	}
 	for {
-		best := -1
+		best, bestFrame := -1, uint64(0)
 		for i, q := range s.queued {
-			if len(q) > 0 && q[0].Frame < low && (best < 0 || q[0].Frame < s.queued[best][0].Frame) {
-				best = i
+			if len(q) > 0 {
+				if f := q[0][s.next[i]].Frame; f < low && (best < 0 || f < bestFrame) {
+					best, bestFrame = i, f
+				}
 			}
 		}
 		if best < 0 {
 			return
 		}
-		s.emit(&s.queued[best][0])
-		s.queued[best] = s.queued[best][1:]
+		q := s.queued[best]
+		s.emit(&q[0][s.next[best]])
+		if s.next[best]++; s.next[best] == len(q[0]) {
+			select { // recycle the chunk; never block on it
+			case s.spare <- q[0][:0]:
+			default:
+			}
+			q[0] = nil
+			s.queued[best], s.next[best] = q[1:], 0
+		}
 	}
 }
 
