@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # compare.sh: generate a multi-million-packet capture with rstgen and time
-# rstscope against tcpdump and tshark on it, printing one markdown table
-# (median wall time, packets/s and peak RSS of N runs, from /usr/bin/time -v).
+# rstscope against tcpdump and tshark on it, and against issue 5's reference
+# ladder (internal/bench/floor: pcapgo read loops that decode, map 5-tuples and
+# keep a lean per-connection record), printing one markdown table (median wall
+# time, packets/s and peak RSS of N runs, from /usr/bin/time -v). With the
+# ladder, a last column gives each row's wall time over the lean record's, and
+# a line under the table states rstscope's ratio to it (issue 5's target: at
+# most 1.5× with one worker).
 #
 # Usage: internal/bench/compare.sh [options] [PACKETS]
 #   PACKETS              packets to generate (default 5000000)
@@ -15,6 +20,8 @@
 #   -t N                 run tshark on the first N packets only and scale (default 500000;
 #                        0 = the whole file)
 #   -T                   skip tshark
+#   -L                   skip the reference ladder (floor -mode read, decode, map,
+#                        lean, newpacket)
 #   -b PATH              rstscope binary (default: go build ./cmd/rstscope)
 #   -k                   keep the temp directory (prints its path)
 #   -h                   this help
@@ -22,13 +29,15 @@
 # Needs: bash 5, go, /usr/bin/time (Debian package "time"), tcpdump, tshark and
 # editcap (package "tshark"). A missing tool, or an rstscope that is not
 # built yet or lacks --workers, gives "n/a" in its row instead of failing.
+# The ladder's runs of one mode are consecutive, like every other row's; for a
+# careful ladder on a noisy machine, run floor's modes interleaved by hand.
 set -euo pipefail
 
 packets=5000000 conc=50000 runs=3 workers=$(nproc) seed=1 tshark_prefix=500000 snaplen=0
-skip_tshark=0 rstscope_bin="" keep=0
+skip_tshark=0 skip_ladder=0 rstscope_bin="" keep=0
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
-while getopts "c:r:w:s:S:t:Tb:kh" opt; do
+while getopts "c:r:w:s:S:t:TLb:kh" opt; do
 	case $opt in
 	c) conc=$OPTARG ;;
 	r) runs=$OPTARG ;;
@@ -37,6 +46,7 @@ while getopts "c:r:w:s:S:t:Tb:kh" opt; do
 	S) snaplen=$OPTARG ;;
 	t) tshark_prefix=$OPTARG ;;
 	T) skip_tshark=1 ;;
+	L) skip_ladder=1 ;;
 	b) rstscope_bin=$OPTARG ;;
 	k) keep=1 ;;
 	h) usage; exit 0 ;;
@@ -156,28 +166,52 @@ if ((!skip_tshark)) && command -v tshark >/dev/null; then
 	measure tshark tshark -n -r "$tfile" -Y "tcp.flags.reset==1"
 fi
 
+# --- the reference ladder (issue 5) ------------------------------------------
+ladder=(read decode map lean newpacket)
+if ((!skip_ladder)); then
+	log "building floor"
+	if (cd "$repo" && go build -o "$tmp/floor" ./internal/bench/floor) 2>"$tmp/build.log"; then
+		cat "$file" >/dev/null
+		for m in "${ladder[@]}"; do
+			log "floor -mode $m"
+			measure "floor-$m" "$tmp/floor" -mode "$m" "$file"
+		done
+	else
+		log "floor does not build: $(head -1 "$tmp/build.log")"
+	fi
+fi
+
 # --- the table -----------------------------------------------------------
 ref=""
 for r in rsN rs1 rsD; do
 	if [[ -f $tmp/$r.res ]] && [[ $(cut -d' ' -f1 "$tmp/$r.res") != fail ]]; then ref=$r; break; fi
 done
 
+# The lean record's median wall time, when the ladder ran: the last column.
+leanwall=""
+if ((!skip_ladder)) && [[ -f $tmp/floor-lean.res ]] && [[ $(cut -d' ' -f1 "$tmp/floor-lean.res") != fail ]]; then
+	leanwall=$(cut -d' ' -f1 "$tmp/floor-lean.res")
+fi
+# na: the empty cells of a row without a result.
+na="n/a | n/a | n/a"
+((skip_ladder)) || na="$na | n/a"
+
 # row LABEL NAME PACKETS: one table line; a tool measured on a prefix is
 # scaled to the whole file (wall time) and says so.
 row() {
 	local label=$1 name=$2 n=$3 res
 	if [[ ! -f $tmp/$name.res ]]; then
-		echo "| $label | n/a | n/a | n/a | n/a |"
+		echo "| $label | n/a | $na |"
 		return
 	fi
 	res=$(cat "$tmp/$name.res")
 	if [[ $res == fail* ]]; then
-		echo "| $label | failed (exit ${res#fail }) | n/a | n/a | n/a |"
+		echo "| $label | failed (exit ${res#fail }) | $na |"
 		return
 	fi
 	local refwall=""
 	[[ -n $ref ]] && refwall=$(cut -d' ' -f1 "$tmp/$ref.res")
-	awk -v label="$label" -v res="$res" -v n="$n" -v total="$packets" -v refwall="$refwall" -v isref="$([[ $name == "$ref" ]] && echo 1 || echo 0)" -v iscat="$([[ $name == cat ]] && echo 1 || echo 0)" 'BEGIN {
+	awk -v label="$label" -v res="$res" -v n="$n" -v total="$packets" -v refwall="$refwall" -v leanwall="$leanwall" -v ladder="$((!skip_ladder))" -v isref="$([[ $name == "$ref" ]] && echo 1 || echo 0)" -v iscat="$([[ $name == cat ]] && echo 1 || echo 0)" 'BEGIN {
 		split(res, r, " "); wall = r[1]; rss = r[2] / 1024
 		scaled = wall * total / n
 		w = sprintf("%.2f s", scaled)
@@ -189,7 +223,12 @@ row() {
 		else if (isref) ratio = "1×"
 		else if (refwall > 0) ratio = sprintf("%.1f×", scaled / refwall)
 		else ratio = "n/a"
-		printf "| %s | %s | %s | %s | %s |\n", label, w, pps, mem, ratio
+		lean = ""
+		if (ladder) {
+			if (leanwall == "" || leanwall <= 0) lean = " n/a |"
+			else lean = sprintf(" %.2f× |", scaled / leanwall)
+		}
+		printf "| %s | %s | %s | %s | %s |%s\n", label, w, pps, mem, ratio, lean
 	}'
 }
 
@@ -206,8 +245,13 @@ snapdesc="whole frames"
 echo "Capture: $packets packets, $(awk -v s="$size" -v n="$packets" 'BEGIN {printf "%.2f GiB, %.0f bytes per packet", s / 2^30, s / n}') ($snapdesc), concurrency $conc, seed $seed; medians of $runs runs on $(nproc) cores."
 [[ -n $rstscope_note ]] && echo "Note: $rstscope_note."
 echo
-echo "| what | wall time | packets/s | peak RSS | speed of $refname vs this |"
-echo "|---|---|---|---|---|"
+if ((skip_ladder)); then
+	echo "| what | wall time | packets/s | peak RSS | speed of $refname vs this |"
+	echo "|---|---|---|---|---|"
+else
+	echo "| what | wall time | packets/s | peak RSS | speed of $refname vs this | wall time vs the lean record |"
+	echo "|---|---|---|---|---|---|"
+fi
 row "\`cat file > /dev/null\` (page cache)" cat "$packets"
 row "\`rstscope read --format json --workers 1\`" rs1 "$packets"
 row "\`rstscope read --format json --workers $workers\`" rsN "$packets"
@@ -216,7 +260,34 @@ if [[ -f $tmp/rsD.res ]]; then
 fi
 row "\`tcpdump -nr file --count\`" tcpdump "$packets"
 if ((skip_tshark)); then
-	echo "| \`tshark -Y tcp.flags.reset==1\` | skipped | | | |"
+	echo "| \`tshark -Y tcp.flags.reset==1\` | skipped | | | |$( ((skip_ladder)) || echo " |")"
 else
 	row "\`tshark -r file -Y tcp.flags.reset==1\`" tshark "$tshark_packets"
+fi
+if ((!skip_ladder)); then
+	row "floor read: pcapgo read loop, no decoding" floor-read "$packets"
+	row "floor decode: + DecodingLayerParser (eth/VLAN/IP/TCP)" floor-decode "$packets"
+	row "floor map: + a map of 5-tuples" floor-map "$packets"
+	row "floor lean: + a lean per-connection record" floor-lean "$packets"
+	row "floor newpacket: the map of 5-tuples with gopacket.NewPacket" floor-newpacket "$packets"
+	echo
+	if [[ -z $leanwall ]]; then
+		echo "The lean record (floor -mode lean) did not run: no ratio to it."
+	else
+		for r in rs1 rsN rsD; do
+			[[ -f $tmp/$r.res ]] || continue
+			res=$(cat "$tmp/$r.res")
+			[[ $res == fail* ]] && continue
+			case $r in
+			rs1) what="\`rstscope read --format json --workers 1\`" ;;
+			rsN) what="\`rstscope read --format json --workers $workers\`" ;;
+			rsD) what="\`rstscope read --format json\`" ;;
+			esac
+			awk -v what="$what" -v wall="${res%% *}" -v lean="$leanwall" -v one="$([[ $r == rs1 ]] && echo 1 || echo 0)" 'BEGIN {
+				printf "%s takes %.2f× the lean record'\''s wall time", what, wall / lean
+				if (one) printf " (issue 5'\''s target: at most 1.5× on one core; %s)", (wall / lean <= 1.5) ? "met" : "not met"
+				printf ".\n"
+			}'
+		done
+	fi
 fi
