@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -729,5 +730,57 @@ func BenchmarkJSONWrite(b *testing.B) {
 		if buf.Len() > 1<<20 {
 			buf.Reset()
 		}
+	}
+}
+
+// TestMaxRows checks the cap on the RST table: the first MaxRows verdicts
+// are listed, a line counts the others, the summaries still count all of
+// them, and the writer keeps no more than MaxRows verdicts.
+func TestMaxRows(t *testing.T) {
+	vs := fixture()
+	if len(vs) < 4 {
+		t.Fatalf("fixture has %d verdicts; the test needs at least 4", len(vs))
+	}
+	frame := func(v rstanalysis.Verdict) string { return " " + strconv.FormatUint(v.Frame, 10) + " " }
+	for _, md := range []bool{false, true} {
+		f := FormatTable
+		if md {
+			f = FormatMarkdown
+		}
+		all := string(render(t, f, Options{Width: 200}, vs, Summary{}))
+		capped := string(render(t, f, Options{Width: 200, MaxRows: 2}, vs, Summary{}))
+		want := fmt.Sprintf("%d more RSTs are not listed: the table stops at the first 2", len(vs)-2)
+		if !strings.Contains(capped, want) {
+			t.Errorf("%v: no line %q in\n%s", f, want, capped)
+		}
+		if strings.Contains(all, "not listed") {
+			t.Errorf("%v: uncapped output says RSTs are not listed", f)
+		}
+		// The summaries, after the RST table, are the same.
+		sumAt := func(s string) string {
+			i := strings.Index(s, "origin and cause")
+			if i < 0 {
+				t.Fatalf("%v: no summary in\n%s", f, s)
+			}
+			return s[i:]
+		}
+		if sumAt(all) != sumAt(capped) {
+			t.Errorf("%v: summaries differ with MaxRows 2:\n%s\nwant\n%s", f, sumAt(capped), sumAt(all))
+		}
+		table := capped[:strings.Index(capped, "not listed")]
+		for i, v := range vs {
+			if listed := strings.Contains(table, frame(v)) || strings.Contains(table, "| "+strconv.FormatUint(v.Frame, 10)+" |"); listed != (i < 2) {
+				t.Errorf("%v: frame %d listed = %v, want %v", f, v.Frame, listed, i < 2)
+			}
+		}
+	}
+	w := newTableWriter(io.Discard, Options{MaxRows: 2}, false)
+	for i := range vs {
+		if err := w.Write(&vs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(w.rows) != 2 || w.unlisted != len(vs)-2 || w.tally.total != len(vs) {
+		t.Errorf("kept %d rows, %d unlisted, %d tallied; want 2, %d, %d", len(w.rows), w.unlisted, w.tally.total, len(vs)-2, len(vs))
 	}
 }

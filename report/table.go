@@ -24,6 +24,8 @@ type tableWriter struct {
 	md    bool
 	tally *tally
 	rows  []rstanalysis.Verdict // buffered verdicts, without Options.Stream
+	// unlisted counts the verdicts past Options.MaxRows: tallied, not kept.
+	unlisted int
 
 	// stream state
 	started  bool
@@ -42,6 +44,10 @@ func (t *tableWriter) Write(v *rstanalysis.Verdict) error {
 	}
 	t.tally.add(v)
 	if !t.opts.Stream {
+		if m := t.opts.maxRows(); m >= 0 && len(t.rows) >= m {
+			t.unlisted++
+			return nil
+		}
 		c := *v
 		c.Evidence = append([]string(nil), v.Evidence...)
 		t.rows = append(t.rows, c)
@@ -88,6 +94,9 @@ func (t *tableWriter) closeText(s Summary) {
 				t.str(t.rstTable(group))
 				t.str("\n")
 			}
+			if n := t.unlistedNote(); n != "" {
+				t.str(n + "\n\n")
+			}
 		} else {
 			t.str("\nVantage point: " + t.tally.vantageNote() + "\n\n")
 		}
@@ -104,6 +113,15 @@ func (t *tableWriter) closeText(s Summary) {
 		t.summaryTables()
 	}
 	t.str(captureText(s, t.tally))
+}
+
+// unlistedNote says how many RSTs the table left out, or "" when none.
+func (t *tableWriter) unlistedNote() string {
+	if t.unlisted == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d more RSTs are not listed: the table stops at the first %d (--rows). "+
+		"The summaries below count every RST; -o json or -o csv lists each one.", t.unlisted, len(t.rows))
 }
 
 // byFile splits vs into runs of the same input file.
@@ -413,6 +431,9 @@ func (t *tableWriter) closeMarkdown(s Summary) {
 				header, rows := mdRSTRows(group)
 				t.str(renderTable(true, header, rows, nil, mdRSTAligns))
 				t.str("\n")
+			}
+			if n := t.unlistedNote(); n != "" {
+				t.str(mdEscape(n) + "\n\n")
 			}
 		} else {
 			t.str("\n**Vantage point:** " + mdEscape(t.tally.vantageNote()) + "\n\n")

@@ -48,6 +48,13 @@ type Options struct {
 	// TopServers caps the rows of the by-server summary; 0 means 20 and a
 	// negative value means no cap.
 	TopServers int
+	// MaxRows caps the RSTs the table and markdown formats list in their
+	// RST table (and details), the first in capture order, so that their
+	// memory and output stay bounded on a capture with a hundred thousand
+	// resets; the summaries still count every RST, and a line says how many
+	// were left out. 0 means 1000 and a negative value means no cap. Stream
+	// mode prints every RST as it comes and holds none.
+	MaxRows int
 	// Summary asks the JSON format for a final line {"summary":{...}} at
 	// Close. The table and markdown formats always print their summary; CSV
 	// never does, to stay one rectangular table.
@@ -57,7 +64,19 @@ type Options struct {
 const (
 	defaultWidth      = 160
 	defaultTopServers = 20
+	defaultMaxRows    = 1000
 )
+
+// maxRows is Options.MaxRows with its default; -1 for no cap.
+func (o Options) maxRows() int {
+	switch {
+	case o.MaxRows == 0:
+		return defaultMaxRows
+	case o.MaxRows < 0:
+		return -1
+	}
+	return o.MaxRows
+}
 
 func (o Options) width() int {
 	if o.Width <= 0 {

@@ -82,6 +82,7 @@ type analysisFlags struct {
 	idleTimeout time.Duration
 	maxConns    int
 	filter      string
+	rows        int // read only: --rows (0 = every RST)
 }
 
 func (f *analysisFlags) register(cmd *cobra.Command) {
@@ -110,6 +111,13 @@ func (f *analysisFlags) writer(w io.Writer, stream bool) (report.Writer, error) 
 	if f.maxConns <= 0 || f.grace < 0 || f.idleGap < 0 || f.idleTimeout < 0 {
 		return nil, usageError{errors.New("--max-conns must be positive and durations not negative")}
 	}
+	if f.rows < 0 {
+		return nil, usageError{errors.New("--rows must be 0 (every RST) or more")}
+	}
+	maxRows := f.rows
+	if maxRows == 0 {
+		maxRows = -1 // report's "no cap"
+	}
 	return report.NewWriter(format, w, report.Options{Stream: stream, Verbose: f.verbose,
-		Width: f.width, Summary: f.jsonSummary}), nil
+		Width: f.width, Summary: f.jsonSummary, MaxRows: maxRows}), nil
 }

@@ -96,6 +96,8 @@ and a warning says where the damage is), 2 for bad usage.`,
 		},
 	}
 	af.register(cmd)
+	cmd.Flags().IntVar(&af.rows, "rows", 1000,
+		"table and markdown: list at most this many RSTs, the first in capture order (the summaries count every one; 0 = all)")
 	cmd.Flags().IntVarP(&workers, "workers", "j", min(runtime.NumCPU(), 8),
 		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; the output is the same for any number)")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
