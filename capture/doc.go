@@ -31,6 +31,12 @@
 // reserved flag bits, which gopacket drops. Checksums are not verified:
 // captures taken on a sending host carry offloaded, wrong checksums.
 //
+// Nearly every frame of a TCP capture is Ethernet (with at most two 802.1Q
+// tags) or raw IP, then IPv4 or IPv6, then TCP: a fast path runs the same
+// layers on that shape without the parser's per-layer dispatch, and hands
+// any other frame, or any error, to the parser. FuzzFastPath and the public
+// corpus check that both give the same Packet for every frame.
+//
 // What each frame became is counted in [Stats]: TCP (returned), NotTCP (ARP,
 // UDP, ICMP, a non-first IP fragment), Undecodable (a header truncated or
 // malformed, an unknown link type), Filtered.
