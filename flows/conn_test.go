@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+
+	"github.com/rstscope/rstscope/capture"
 )
 
 // TestConnHasNoPointers wants Conn free of anything the garbage collector
@@ -53,5 +55,52 @@ func TestHalfAddr(t *testing.T) {
 				t.Errorf("setAddr(%v): is(%v) = %v, want %v", a, b, got, want)
 			}
 		}
+	}
+}
+
+// TestDirOf checks the port shortcut of Conn.dirOf against comparing the
+// whole source endpoint, for every packet that has the connection's key:
+// both directions, equal ports, and the IPv4-mapped IPv6 form of an IPv4
+// address (which shares the key).
+func TestDirOf(t *testing.T) {
+	eps := []netip.AddrPort{
+		netip.MustParseAddrPort("10.0.0.1:40000"),
+		netip.MustParseAddrPort("10.0.0.2:80"),
+		netip.MustParseAddrPort("10.0.0.2:40000"),
+		netip.MustParseAddrPort("10.0.0.1:80"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.1]:40000"),
+		netip.MustParseAddrPort("[::ffff:10.0.0.2]:80"),
+		netip.MustParseAddrPort("[2001:db8::1]:443"),
+		netip.MustParseAddrPort("[2001:db8::2]:443"),
+		netip.MustParseAddrPort("[2001:db8::1]:80"),
+		netip.MustParseAddrPort("10.0.0.1:40000"),
+	}
+	n := 0
+	for _, client := range eps {
+		for _, server := range eps {
+			var c Conn
+			c.Half[FromClient].setAddr(client)
+			c.Half[FromServer].setAddr(server)
+			ck := KeyOf(&capture.Packet{Src: client.Addr(), Dst: server.Addr(), SrcPort: client.Port(), DstPort: server.Port()})
+			for _, src := range eps {
+				for _, dst := range eps {
+					p := &capture.Packet{Src: src.Addr(), Dst: dst.Addr(), SrcPort: src.Port(), DstPort: dst.Port()}
+					if src.Addr().Is4() != dst.Addr().Is4() || KeyOf(p) != ck {
+						continue // not a packet of this connection
+					}
+					n++
+					want := FromServer
+					if c.Half[FromClient].is(p.Src, p.SrcPort) {
+						want = FromClient
+					}
+					if got := c.dirOf(p); got != want {
+						t.Errorf("client %v server %v, packet %v > %v: dirOf = %v, want %v", client, server, src, dst, got, want)
+					}
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d packets checked", n)
 	}
 }

@@ -57,6 +57,15 @@ func (x Hasher) Hash(k *Key) uint64 {
 	return (hi ^ lo) | 1
 }
 
+// equal reports whether k and o are the same key: k == o in four 8-byte
+// and one 4-byte comparison, where == on the struct calls memequal.
+func (k *Key) equal(o *Key) bool {
+	le := binary.LittleEndian
+	return le.Uint64(k.LoAddr[:8]) == le.Uint64(o.LoAddr[:8]) && le.Uint64(k.LoAddr[8:]) == le.Uint64(o.LoAddr[8:]) &&
+		le.Uint64(k.HiAddr[:8]) == le.Uint64(o.HiAddr[:8]) && le.Uint64(k.HiAddr[8:]) == le.Uint64(o.HiAddr[8:]) &&
+		k.LoPort == o.LoPort && k.HiPort == o.HiPort
+}
+
 // get returns the connection with key k and hash h, or nil.
 func (x *index) get(k *Key, h uint64) *Conn {
 	if x.slots == nil {
@@ -65,7 +74,7 @@ func (x *index) get(k *Key, h uint64) *Conn {
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> 7 & mask; ; i = (i + 1) & mask {
 		s := &x.slots[i]
-		if s.h == h && s.c.Key == *k {
+		if s.h == h && s.c.Key.equal(k) {
 			return s.c
 		}
 		if s.h == 0 {

@@ -209,10 +209,27 @@ func (t *Table) LookupHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Dir) {
 		t.recycle(c)
 		c = t.create(*k, h, p)
 	}
-	if c.Half[FromClient].is(p.Src, p.SrcPort) {
-		return c, FromClient
+	return c, c.dirOf(p)
+}
+
+// dirOf returns the direction of p, a packet with c's key. The source port
+// decides when the two ports differ: a packet with the connection's key
+// carries the client's port as its source port only if it comes from the
+// client. Equal ports, or an address family other than the client's (an
+// IPv4 address and its IPv4-mapped IPv6 form share a key), need the full
+// comparison of the source endpoint.
+func (c *Conn) dirOf(p *capture.Packet) Dir {
+	cl := &c.Half[FromClient]
+	var fromClient bool
+	if p.SrcPort != p.DstPort && ipvOf(p.Src) == cl.ipv {
+		fromClient = p.SrcPort == cl.port
+	} else {
+		fromClient = cl.is(p.Src, p.SrcPort)
 	}
-	return c, FromServer
+	if fromClient {
+		return FromClient
+	}
+	return FromServer
 }
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
