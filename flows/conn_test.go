@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/testenv"
 )
 
 // TestConnHasNoPointers wants Conn free of anything the garbage collector
@@ -13,22 +14,9 @@ import (
 // collector's mark phase skips: at tens of thousands of open connections
 // they are most of the heap. It names the path of each offending field.
 func TestConnHasNoPointers(t *testing.T) {
-	var walk func(path string, typ reflect.Type)
-	walk = func(path string, typ reflect.Type) {
-		switch typ.Kind() {
-		case reflect.Struct:
-			for i := range typ.NumField() {
-				f := typ.Field(i)
-				walk(path+"."+f.Name, f.Type)
-			}
-		case reflect.Array:
-			walk(path+"[]", typ.Elem())
-		case reflect.Pointer, reflect.UnsafePointer, reflect.Slice, reflect.Map,
-			reflect.Chan, reflect.Func, reflect.Interface, reflect.String:
-			t.Errorf("%s is a %s (%s): it holds a pointer", path, typ.Kind(), typ)
-		}
+	for _, f := range testenv.PointerFields("Conn", reflect.TypeOf(Conn{})) {
+		t.Errorf("%s: it holds a pointer", f)
 	}
-	walk("Conn", reflect.TypeOf(Conn{}))
 }
 
 // TestHalfAddr wants Half.Addr to give back exactly the address stored (an

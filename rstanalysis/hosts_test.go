@@ -7,34 +7,23 @@ import (
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/testenv"
 )
 
 // TestHostsHoldNoPointers wants the host table's maps free of pointers, so
 // that the collector does not scan them (the SYN map holds up to maxHosts
 // entries).
 func TestHostsHoldNoPointers(t *testing.T) {
-	var walk func(path string, typ reflect.Type)
-	walk = func(path string, typ reflect.Type) {
-		switch typ.Kind() {
-		case reflect.Struct:
-			for i := range typ.NumField() {
-				walk(path+"."+typ.Field(i).Name, typ.Field(i).Type)
-			}
-		case reflect.Array:
-			walk(path+"[]", typ.Elem())
-		case reflect.Pointer, reflect.UnsafePointer, reflect.Slice, reflect.Map,
-			reflect.Chan, reflect.Func, reflect.Interface, reflect.String:
-			t.Errorf("%s is a %s (%s): it holds a pointer", path, typ.Kind(), typ)
-		}
-	}
 	ht := reflect.TypeOf(Hosts{})
 	for i := range ht.NumField() {
 		f := ht.Field(i)
 		if f.Type.Kind() != reflect.Map {
 			t.Fatalf("Hosts.%s is not a map", f.Name)
 		}
-		walk("Hosts."+f.Name+" key", f.Type.Key())
-		walk("Hosts."+f.Name+" value", f.Type.Elem())
+		for _, p := range append(testenv.PointerFields("Hosts."+f.Name+" key", f.Type.Key()),
+			testenv.PointerFields("Hosts."+f.Name+" value", f.Type.Elem())...) {
+			t.Errorf("%s: it holds a pointer", p)
+		}
 	}
 }
 

@@ -1,13 +1,15 @@
 // Package testenv holds what the project's tests share: the rule that
 // privileged tests skip for a user without root but fail in CI, where a
-// silent skip would hide that the real-network tests stopped running, and a
-// line diff for golden files.
+// silent skip would hide that the real-network tests stopped running, a
+// line diff for golden files, and a finder of the pointer fields that make a
+// type scanned by the garbage collector.
 package testenv
 
 import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -50,4 +52,28 @@ func LineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// PointerFields returns the path of every field of typ (walking structs and
+// arrays) whose kind holds a pointer the garbage collector follows: pointers,
+// slices, maps, channels, funcs, interfaces and strings. A type with none is
+// noscan memory for the collector.
+func PointerFields(name string, typ reflect.Type) []string {
+	var out []string
+	var walk func(path string, typ reflect.Type)
+	walk = func(path string, typ reflect.Type) {
+		switch typ.Kind() {
+		case reflect.Struct:
+			for i := range typ.NumField() {
+				walk(path+"."+typ.Field(i).Name, typ.Field(i).Type)
+			}
+		case reflect.Array:
+			walk(path+"[]", typ.Elem())
+		case reflect.Pointer, reflect.UnsafePointer, reflect.Slice, reflect.Map,
+			reflect.Chan, reflect.Func, reflect.Interface, reflect.String:
+			out = append(out, path+" is a "+typ.Kind().String()+" ("+typ.String()+")")
+		}
+	}
+	walk(name, typ)
+	return out
 }
