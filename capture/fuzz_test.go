@@ -65,20 +65,29 @@ func FuzzFastPath(f *testing.F) {
 	addFrameSeeds(f)
 	fast, slow := newDecoder(), newDecoder()
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
-		var got, want Packet
-		res, err := fast.decode(frame, layers.LinkType(lt), &got)
-		slow.st = ipState{}
-		wantRes, wantErr := resultUndecodable, slow.slow(frame, layers.LinkType(lt))
-		if wantErr == nil {
-			wantRes, wantErr = slow.fill(&want)
-		}
-		if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) {
-			t.Fatalf("decode = %v, %v; the parser alone: %v, %v", res, err, wantRes, wantErr)
-		}
-		if got != want {
-			t.Fatalf("decode gives\n%+v\nthe parser alone\n%+v", got, want)
+		if err := agree(fast, slow, frame, layers.LinkType(lt)); err != nil {
+			t.Fatal(err)
 		}
 	})
+}
+
+// agree decodes frame with fast (fast path first) and with slow's parser
+// alone, and returns an error saying how they differ, if they do.
+func agree(fast, slow *decoder, frame []byte, lt layers.LinkType) error {
+	var got, want Packet
+	res, err := fast.decode(frame, lt, &got)
+	slow.st = ipState{}
+	wantRes, wantErr := resultUndecodable, slow.slow(frame, lt)
+	if wantErr == nil {
+		wantRes, wantErr = slow.fill(&want)
+	}
+	if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		return fmt.Errorf("link type %v: decode = %v, %v; the parser alone: %v, %v", lt, res, err, wantRes, wantErr)
+	}
+	if got != want {
+		return fmt.Errorf("link type %v: decode gives\n%+v\nthe parser alone\n%+v", lt, got, want)
+	}
+	return nil
 }
 
 // FuzzOpen reads whole files: no panic, the counters add up, frames are
@@ -146,16 +155,8 @@ func TestFastPathCorpus(t *testing.T) {
 				break
 			}
 			frames++
-			var got, want Packet
-			res, err := fast.decode(data, lt, &got)
-			slow.st = ipState{}
-			wantRes, wantErr := resultUndecodable, slow.slow(data, lt)
-			if wantErr == nil {
-				wantRes, wantErr = slow.fill(&want)
-			}
-			if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) || got != want {
-				t.Fatalf("%s frame %d (link type %v): decode = %v, %v, %+v; the parser alone: %v, %v, %+v",
-					e.file, frames, lt, res, err, got, wantRes, wantErr, want)
+			if err := agree(fast, slow, data, lt); err != nil {
+				t.Fatalf("%s, frame %d of the corpus: %v", e.file, frames, err)
 			}
 			fast.st = ipState{}
 			if fast.fast(data, lt) {

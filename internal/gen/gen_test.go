@@ -95,32 +95,10 @@ func (p *pkt) is(f uint8) bool { return p.flags&f == f }
 // with correct IPv4 header and TCP checksums.
 func decodeAll(t *testing.T, data []byte, format Format) []pkt {
 	t.Helper()
-	var src gopacket.PacketDataSource
-	if format == FormatPcapNG {
-		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("open pcapng: %v", err)
-		}
-		src = r
-	} else {
-		r, err := pcapgo.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatalf("open pcap: %v", err)
-		}
-		if r.LinkType() != layers.LinkTypeEthernet {
-			t.Fatalf("link type = %v, want Ethernet", r.LinkType())
-		}
-		src = r
-	}
+	_, recs := readRecords(t, data, format)
 	var out []pkt
-	for frame := 1; ; frame++ {
-		raw, ci, err := src.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("frame %d: read: %v", frame, err)
-		}
+	for i, rec := range recs {
+		frame, raw, ci := i+1, rec.data, rec.ci
 		p := gopacket.NewPacket(raw, layers.LayerTypeEthernet, gopacket.Default)
 		if el := p.ErrorLayer(); el != nil {
 			t.Fatalf("frame %d: decode error: %v", frame, el.Error())
@@ -641,8 +619,9 @@ type record struct {
 	data []byte
 }
 
-// readRecords reads every record of a pcap or pcapng capture with pcapgo,
-// and the snap length its file header (or pcapng interface) declares.
+// readRecords reads every record of a pcap or pcapng capture of Ethernet
+// frames with pcapgo, and the snap length its file header (or pcapng
+// interface) declares.
 func readRecords(t *testing.T, data []byte, format Format) (snaplen int, recs []record) {
 	t.Helper()
 	var src gopacket.PacketDataSource
@@ -661,11 +640,17 @@ func readRecords(t *testing.T, data []byte, format Format) (snaplen int, recs []
 		if err != nil {
 			t.Fatalf("pcapng interface 0: %v", err)
 		}
+		if intf.LinkType != layers.LinkTypeEthernet {
+			t.Fatalf("link type = %v, want Ethernet", intf.LinkType)
+		}
 		snaplen, src = int(intf.SnapLength), r
 	} else {
 		r, err := pcapgo.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("open pcap: %v", err)
+		}
+		if r.LinkType() != layers.LinkTypeEthernet {
+			t.Fatalf("link type = %v, want Ethernet", r.LinkType())
 		}
 		snaplen, src = int(r.Snaplen()), r
 	}
