@@ -1,6 +1,7 @@
 package rstanalysis
 
 import (
+	"runtime"
 	"sync"
 
 	"github.com/rstscope/rstscope/capture"
@@ -25,6 +26,7 @@ type Sharded struct {
 	results chan result
 	wg      sync.WaitGroup
 	workers []*Analyzer
+	spins   int // how many times to poll a channel before blocking on it
 
 	// merge state: per worker, the chunks of verdicts it sent that are not
 	// yet emitted (the first from offset next) and the frame below which it
@@ -37,12 +39,18 @@ type Sharded struct {
 	emit      func(*Verdict)
 }
 
+// item is one packet on its way to a worker. The reader writes it and the
+// worker reads it, so every line of it that a packet touches moves between
+// the cores: the fields every packet fills come first (key to the end of
+// p's header fields, three 64-byte lines), then Head (used by packets with
+// payload, as far as they fill it), and last the host snapshot, which only
+// RSTs carry.
 type item struct {
 	key  flows.Key
-	hash uint64 // of key, by the Hasher the workers' tables share
-	snap HostSnapshot
 	rst  bool
-	p    capture.Packet // last: most packets use few bytes of its Head
+	hash uint64 // of key, by the Hasher the workers' tables share
+	p    capture.Packet
+	snap HostSnapshot
 }
 
 type result struct {
@@ -67,6 +75,9 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		cfg.Flows.MaxConns = max(1, cfg.Flows.MaxConns/n)
 	}
 	cfg.Flows.Hasher = &s.hasher
+	if n+1 <= runtime.GOMAXPROCS(0) {
+		s.spins = spinPolls
+	}
 	for i := range n {
 		s.work[i] = make(chan []item, 2)
 		s.batch[i] = make([]item, 0, batchSize)
@@ -77,7 +88,11 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		go func(i int) {
 			defer s.wg.Done()
 			var last uint64
-			for b := range s.work[i] {
+			for {
+				b, ok := s.receive(i)
+				if !ok {
+					break
+				}
 				for j := range b {
 					it := &b[j]
 					if it.rst {
@@ -146,20 +161,73 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	}
 }
 
+// send hands worker w its batch, merging the workers' results while it
+// waits for room.
 func (s *Sharded) send(w int) {
-	for {
+	for spin := 0; ; spin++ {
+		if spin < s.spins {
+			select {
+			case s.work[w] <- s.batch[w]:
+				s.refill(w)
+				return
+			case r := <-s.results:
+				s.merge(r)
+			default:
+				pause(spin)
+			}
+			continue
+		}
 		select {
 		case s.work[w] <- s.batch[w]:
-			select {
-			case b := <-s.free:
-				s.batch[w] = b
-			default:
-				s.batch[w] = make([]item, 0, batchSize)
-			}
+			s.refill(w)
 			return
 		case r := <-s.results:
 			s.merge(r)
 		}
+	}
+}
+
+// refill gives worker w's batch an empty slice, a recycled one if any.
+func (s *Sharded) refill(w int) {
+	select {
+	case b := <-s.free:
+		s.batch[w] = b
+	default:
+		s.batch[w] = make([]item, 0, batchSize)
+	}
+}
+
+// receive takes worker w's next batch; ok is false once the channel is
+// closed and empty.
+func (s *Sharded) receive(w int) (b []item, ok bool) {
+	for spin := 0; spin < s.spins; spin++ {
+		select {
+		case b, ok = <-s.work[w]:
+			return b, ok
+		default:
+			pause(spin)
+		}
+	}
+	b, ok = <-s.work[w]
+	return b, ok
+}
+
+// Polling before blocking. A goroutine blocked on a channel parks its
+// thread (a futex wait) and the other side must wake it (a futex wake), and
+// in a pipeline of two goroutines on two cores the reader and a worker wait
+// on each other about once a batch. Polling the channel for about a batch's
+// worth of time first (spinPolls non-blocking attempts, yielding the
+// processor every spinYield of them so the garbage collector's workers
+// still run) keeps both threads awake. On the 5M-packet benchmark capture
+// with --workers 2 it cut the voluntary context switches from about 4,000 to
+// 1,300 and the median wall time from 1.38 to 1.33 s. It is done only when
+// every goroutine of the pipeline has a processor of its own (GOMAXPROCS),
+// otherwise polling would take time from a goroutine with work to do.
+const spinPolls, spinYield = 4096, 32
+
+func pause(spin int) {
+	if spin%spinYield == spinYield-1 {
+		runtime.Gosched()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/rstscope/rstscope/capture"
@@ -67,8 +68,12 @@ func TestShardedSameVerdicts(t *testing.T) {
 			if len(one) == 0 {
 				t.Fatal("no verdicts")
 			}
-			for _, n := range []int{1, 2, 3, 7} {
-				t.Run(fmt.Sprint(n, "workers"), func(t *testing.T) {
+			// With a processor for each goroutine the pipeline polls its
+			// channels before it blocks; with one processor it only blocks.
+			for _, c := range []struct{ n, procs int }{{1, 2}, {1, 1}, {2, 3}, {3, 1}, {7, 8}, {7, 2}} {
+				n := c.n
+				t.Run(fmt.Sprintf("%dworkers_%dprocs", n, c.procs), func(t *testing.T) {
+					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
 					got := verdictsOf(t, open(), n)
 					if len(got) != len(one) {
 						t.Fatalf("%d verdicts, one worker gives %d", len(got), len(one))
