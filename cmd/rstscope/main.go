@@ -6,20 +6,27 @@ import (
 	"context"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/rstscope/rstscope/internal/cli"
+	"github.com/rstscope/rstscope/internal/gctune"
 )
+
+// gcFloor is the least headroom, in bytes, that the collector's heap
+// target keeps above the live heap: 24 MiB raises the peak of a
+// 50k-connection read from 124 to 137 MiB.
+const gcFloor = 24 << 20
 
 func main() {
 	if os.Getenv("GOGC") == "" {
 		// The per-packet path allocates nothing and the connection table,
 		// most of the heap, holds no pointers for the collector to scan, so
-		// collections are rare and cheap and a tight heap target costs
-		// little CPU: memory then follows the open connections closely
-		// (override with GOGC).
-		debug.SetGCPercent(10)
+		// a tight heap target (GOGC=10) costs little CPU once the table is
+		// large and keeps memory close to the open connections. The floor
+		// stops it collecting every few hundred kilobytes while the table
+		// grows, which with two busy goroutines on two cores cost 7–10% of
+		// a read's wall time (override with GOGC).
+		gctune.Floor(gcFloor, 10)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
