@@ -71,6 +71,11 @@ func (t *Topology) Run(ctx context.Context, s Scenario, dir string) (*Result, er
 		for i := len(cleanups) - 1; i >= 0; i-- {
 			cleanups[i]()
 		}
+		// Stopping the server can send segments too: a FIN on a connection
+		// its peer has forgotten (idle-timeout), and the RST answering it.
+		// Through the delay relay of a busy machine they can arrive after
+		// the next scenario has read its counters and started its captures.
+		_ = t.quiesce(context.Background(), s, 0)
 	}()
 
 	before := map[Role]map[string]int{}
@@ -171,7 +176,7 @@ func (t *Topology) Run(ctx context.Context, s Scenario, dir string) (*Result, er
 	}
 	// Late segments and the RSTs answering them: wait until the kernels
 	// are quiet, or a RST they count may come after the captures stop.
-	if err := t.quiesce(ctx, s); err != nil {
+	if err := t.quiesce(ctx, s, 300*time.Millisecond); err != nil {
 		return nil, err
 	}
 
@@ -273,11 +278,11 @@ func (t *Topology) crash(ctx context.Context, s Scenario, server *proc, waitFile
 }
 
 // quiesce waits until the segment counters of the scenario's namespaces
-// stop moving: at least 300 ms, then 600 ms without change (longer than
-// Linux's 200 ms minimum RTO and its first backoff), 5 s at most. On a
-// loaded machine a retransmission, and the RST answering it, can come well
-// after the client has exited.
-func (t *Topology) quiesce(ctx context.Context, s Scenario) error {
+// stop moving: at least settle, then quiet (600 ms: longer than Linux's
+// 200 ms minimum RTO and its first backoff) without change, 5 s at most. On
+// a loaded machine a retransmission, and the RST answering it, can come
+// well after the client has exited.
+func (t *Topology) quiesce(ctx context.Context, s Scenario, settle time.Duration) error {
 	const poll, quiet, limit = 100 * time.Millisecond, 600 * time.Millisecond, 5 * time.Second
 	keys := []string{"TcpOutSegs", "TcpOutRsts", "TcpRetransSegs", "TcpInSegs"}
 	snapshot := func() (string, error) {
@@ -293,7 +298,7 @@ func (t *Topology) quiesce(ctx context.Context, s Scenario) error {
 		}
 		return b.String(), nil
 	}
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(settle)
 	last, err := snapshot()
 	if err != nil {
 		return err
