@@ -5,7 +5,7 @@
 //
 // A plain GOGC cannot serve both ends. A low GOGC keeps memory close to the
 // open connections once the table is large, but while the table grows from
-// nothing it runs a collection every few hundred kilobytes: 40 of the 51
+// nothing it runs a collection every few hundred kilobytes: 40 of the 52
 // collections of a 5-million-packet read at GOGC=10 came in its first
 // 0.5 s, and with two busy goroutines on two cores every one of them takes
 // processor time from the pipeline. A high GOGC does the opposite. Floor

@@ -32,17 +32,17 @@ type Tuner struct {
 // just enough that the next heap target is at least floor bytes above the
 // heap that collection found live: GOGC = max(percent, 100·floor/scanned),
 // where scanned is the live heap plus the stacks and globals the collector
-// scans, which GOGC is a percentage of.
-// The heap therefore peaks at about max(live·(1+percent/100), live+floor)
-// (at about floor while live, stacks and globals are under 4 MiB, the
-// runtime's minimum heap target scaled by GOGC), and the collector runs about once per floor bytes allocated while the
-// live heap is small, instead of once per percent of it.
+// scans, which GOGC is a percentage of. The heap therefore peaks at about
+// max(live·(1+percent/100), live+floor), or at about floor while scanned
+// is under 4 MiB (the runtime's minimum heap target, scaled by GOGC), and
+// the collector runs about once per floor bytes allocated while the live
+// heap is small, instead of once per percent of it.
 //
 // It hooks the end of each collection with runtime.AddCleanup on an
 // unreachable sentinel, re-armed every cycle, and reads the live heap from
-// runtime/metrics; the GOGC it sets takes effect from the next cycle
-// (debug.SetGCPercent). Call Stop to hand GOGC back; it panics if floor is
-// 0 or percent is not positive.
+// runtime/metrics; debug.SetGCPercent recomputes the current heap target at
+// once. Call Stop to hand GOGC back. Floor panics if floor is 0 or percent
+// is not positive.
 func Floor(floor uint64, percent int) *Tuner {
 	if floor == 0 || percent <= 0 {
 		panic("gctune: Floor needs a positive floor and percent")
