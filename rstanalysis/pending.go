@@ -526,8 +526,10 @@ func (pd *pending) decide() {
 	v := &pd.v
 	sort.SliceStable(pd.fs, func(i, j int) bool { return abs(pd.fs[i].forged) > abs(pd.fs[j].forged) })
 	v.Evidence = make([]string, len(pd.fs))
+	v.Findings = make([]Finding, len(pd.fs))
 	for i, f := range pd.fs {
 		v.Evidence[i] = f.text
+		v.Findings[i] = Finding{Weight: f.forged, Text: f.text}
 	}
 	forged, genuine, hard := pd.fs.sums()
 	switch {

@@ -112,7 +112,12 @@ type Verdict struct {
 	Confidence float64
 	Phase      Phase
 	Cause      Cause
-	// Evidence lists, in words, every rule that fired, strongest first.
+	// Findings are the rules that fired, strongest first (by |Weight|, ties
+	// in the order the rules ran).
+	Findings []Finding
+	// Evidence lists the Findings' texts, in the same order.
+	//
+	// Deprecated: read Findings.
 	Evidence []string
 
 	// Flags is the RST's TCP flags as tcpdump prints them ("R", "R.").
@@ -144,4 +149,28 @@ type Verdict struct {
 	// ("client host", "server host", "between client and server", "unknown"),
 	// inferred from the endpoints' hop counts.
 	Vantage string
+}
+
+// RuleID is the stable name of one piece of evidence, "ttl.mismatch" or
+// "timing.too_fast": the part before the dot names the rule's concern
+// (DESIGN.md §3), the part after what it found. Rules lists every id; an id
+// once published keeps its meaning.
+type RuleID string
+
+// Finding is one rule that fired for one RST.
+type Finding struct {
+	// Rule names the rule.
+	Rule RuleID
+	// Weight is the finding's signed weight in the decision: above 0 it
+	// says the claimed sender did not make the RST, below 0 that it did, 0
+	// is context. The scale is 2 (decisive), 1 (strong), 0.6 (moderate),
+	// 0.3 (weak).
+	Weight float64
+	// Text says what was found, in words.
+	Text string
+	// Frames are the 1-based frame numbers, in the RST's file, of the
+	// packets the finding compares the RST with (the segment it answers, a
+	// packet that followed it, a reference on another connection); nil when
+	// none.
+	Frames []uint64
 }
