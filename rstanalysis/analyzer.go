@@ -17,10 +17,25 @@ type Config struct {
 	// idle (DESIGN.md §3.9); a connection whose handshake RTT is known must
 	// also have been quiet for 20 RTTs. Zero means 1 second.
 	IdleGap time.Duration
-	// Flows bounds the connection table.
-	Flows flows.Config
+	// IdleTimeout forgets a connection after this much capture time
+	// without a packet (flows.Config.IdleTimeout); zero means 10 minutes.
+	IdleTimeout time.Duration
+	// MaxConns caps the connections tracked at once, the least recently
+	// active evicted first (flows.Config.MaxConns); zero means 1,000,000.
+	MaxConns int
 	// File is copied into every verdict's File.
 	File string
+
+	// hasher is the connection tables' shared key hasher (Sharded).
+	hasher *flows.Hasher
+}
+
+// Stats counts what the connection table did: connections created, open
+// now and at most, expired, evicted, first seen mid-stream.
+type Stats = flows.TableStats
+
+func (c *Config) flows() flows.Config {
+	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher}
 }
 
 // Analyzer attributes every RST of a capture. Feed it packets in capture
@@ -47,7 +62,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	if cfg.IdleGap <= 0 {
 		cfg.IdleGap = time.Second
 	}
-	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.Flows), emit: emit,
+	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit,
 		hosts: NewHosts()}
 	a.table.OnEnd = a.onEnd
 	return a
@@ -106,7 +121,7 @@ func (a *Analyzer) idleGap(c *flows.Conn) time.Duration {
 }
 
 // Stats returns the connection table's counters.
-func (a *Analyzer) Stats() flows.TableStats { return a.table.Stats() }
+func (a *Analyzer) Stats() Stats { return a.table.Stats() }
 
 // Resets is the number of RST segments seen.
 func (a *Analyzer) Resets() uint64 { return a.resets }

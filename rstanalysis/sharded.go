@@ -65,16 +65,16 @@ const batchSize = 512
 
 // NewSharded returns a pipeline of n analysis workers (n ≥ 1; with one, the
 // caller's goroutine decodes while the worker analyses) with configuration
-// cfg; Flows.MaxConns is divided among them.
+// cfg; MaxConns is divided among them.
 func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
 		batch: make([][]item, n), work: make([]chan []item, n), free: make(chan []item, 4*n),
 		results: make(chan result, 4*n), queued: make([][][]Verdict, n), next: make([]int, n),
 		spare: make(chan []Verdict, 8*n), watermark: make([]uint64, n)}
-	if cfg.Flows.MaxConns > 0 {
-		cfg.Flows.MaxConns = max(1, cfg.Flows.MaxConns/n)
+	if cfg.MaxConns > 0 {
+		cfg.MaxConns = max(1, cfg.MaxConns/n)
 	}
-	cfg.Flows.Hasher = &s.hasher
+	cfg.hasher = &s.hasher
 	if n+1 <= runtime.GOMAXPROCS(0) {
 		s.spins = spinPolls
 	}
@@ -307,8 +307,8 @@ func (s *Sharded) Flush() {
 }
 
 // Stats adds up the workers' connection tables. Call it after Flush.
-func (s *Sharded) Stats() flows.TableStats {
-	var t flows.TableStats
+func (s *Sharded) Stats() Stats {
+	var t Stats
 	for _, a := range s.workers {
 		st := a.Stats()
 		t.Conns += st.Conns

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rstscope/rstscope/flows"
 	"github.com/rstscope/rstscope/report"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -100,7 +99,7 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 
 func (f *analysisFlags) config(file string) rstanalysis.Config {
 	return rstanalysis.Config{Grace: f.grace, IdleGap: f.idleGap, File: file,
-		Flows: flows.Config{IdleTimeout: f.idleTimeout, MaxConns: f.maxConns}}
+		IdleTimeout: f.idleTimeout, MaxConns: f.maxConns}
 }
 
 func (f *analysisFlags) writer(w io.Writer, stream bool) (report.Writer, error) {

@@ -17,7 +17,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/rstscope/rstscope/capture"
-	"github.com/rstscope/rstscope/flows"
 	"github.com/rstscope/rstscope/report"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -126,7 +125,7 @@ func writeHeapProfile(path string, stderr io.Writer) {
 type analyzer interface {
 	Packet(p *capture.Packet)
 	Flush()
-	Stats() flows.TableStats
+	Stats() rstanalysis.Stats
 	Resets() uint64
 }
 
