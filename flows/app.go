@@ -30,8 +30,8 @@ type App struct {
 // verdict is made, not per packet.
 func AppOf(c *Conn) App {
 	var a App
-	cl, sv := &c.Half[FromClient], &c.Half[FromServer]
-	ch, sh := c.Head(FromClient), c.Head(FromServer)
+	cl, sv := &c.Half[Client], &c.Half[Server]
+	ch, sh := c.Head(Client), c.Head(Server)
 	switch {
 	case isTLSHandshake(ch):
 		a.TLS = true
@@ -73,7 +73,7 @@ func AppOf(c *Conn) App {
 // completed: the client sent a ClientHello and has not yet sent a second
 // flight of payload (TLS 1.2 and 1.3 both need one, RFC 8446 §2).
 func TLSHandshakeOpen(c *Conn) bool {
-	return isTLSHandshake(c.Head(FromClient)) && c.Turns <= 2
+	return isTLSHandshake(c.Head(Client)) && c.Turns <= 2
 }
 
 func isTLSHandshake(b []byte) bool {
@@ -212,4 +212,19 @@ func Printable(b []byte, n int) string {
 		out[i] = c
 	}
 	return string(out)
+}
+
+// noteAlert records a TLS alert record (content type 21, RFC 8446 §5.1) at
+// the start of a segment's payload: in clear when its length is 2 (level,
+// description), encrypted when longer (after the handshake).
+func (h *Half) noteAlert(pl []byte) {
+	if len(pl) < 5 || pl[0] != 21 || pl[1] != 3 {
+		return
+	}
+	if n := int(pl[3])<<8 | int(pl[4]); n == 2 && len(pl) >= 7 {
+		h.Alert = [2]byte{pl[5], pl[6]}
+		h.HasAlert = true
+	} else {
+		h.EncryptedAlert = true
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/rstscope/rstscope/capture"
 )
 
-// BenchmarkUpdate measures Lookup+Apply per packet on a table holding
+// BenchmarkUpdate measures Step per packet on a table holding
 // conns open connections exchanging data, in steady state.
 func BenchmarkUpdate(b *testing.B) {
 	for _, conns := range []int{1_000, 50_000} {
@@ -22,8 +22,7 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 			tb := NewTable(Config{})
 			for _, p := range pkts {
-				c, d := tb.Lookup(p)
-				tb.Apply(c, d, p)
+				tb.Step(p)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -31,8 +30,7 @@ func BenchmarkUpdate(b *testing.B) {
 			for b.Loop() {
 				p := pkts[i%len(pkts)]
 				p.Time = t0.Add(time.Duration(i) * time.Microsecond)
-				c, d := tb.Lookup(p)
-				tb.Apply(c, d, p)
+				tb.Step(p)
 				i++
 			}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")

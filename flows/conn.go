@@ -7,21 +7,25 @@ import (
 	"github.com/rstscope/rstscope/capture"
 )
 
-// Dir is the direction of a segment within its connection.
-type Dir uint8
+// Side names one end of a connection, and the direction of the segments
+// it sends. The client is the end that sent the SYN (RFC 9293's active
+// opener, the originator); the server is the responder. Without a SYN in
+// the capture the sides are guessed (ServerByPort) and Conn.Midstream says so.
+type Side uint8
 
 const (
-	// FromClient is a segment sent by the client (the SYN sender).
-	FromClient Dir = 0
-	// FromServer is a segment sent by the server.
-	FromServer Dir = 1
+	// Client is the end that sent the SYN; as a direction, its segments.
+	Client Side = 0
+	// Server is the end that answered with the SYN-ACK; as a direction, its segments.
+	Server Side = 1
 )
 
-// Peer returns the opposite direction.
-func (d Dir) Peer() Dir { return 1 - d }
+// Peer returns the other side.
+func (s Side) Peer() Side { return 1 - s }
 
-func (d Dir) String() string {
-	if d == FromServer {
+// String returns "client" or "server".
+func (s Side) String() string {
+	if s == Server {
 		return "server"
 	}
 	return "client"
@@ -47,208 +51,6 @@ const TurnCap = 96
 // the last few, and when it is not, the timing rule stays silent.
 const seenRing = 6
 
-// Nanos is a capture timestamp in Unix nanoseconds: 8 bytes and no
-// pointer for the garbage collector, where a time.Time takes 24 and holds
-// one. Zero means "never" (a packet stamped exactly 1970-01-01T00:00:00Z
-// reads as never too).
-type Nanos int64
-
-// NanosOf converts a timestamp.
-func NanosOf(t time.Time) Nanos { return Nanos(t.UnixNano()) }
-
-// Time converts back, in UTC.
-func (n Nanos) Time() time.Time { return time.Unix(0, int64(n)).UTC() }
-
-// IsZero reports whether n is unset.
-func (n Nanos) IsZero() bool { return n == 0 }
-
-// After reports whether n is later than o.
-func (n Nanos) After(o Nanos) bool { return n > o }
-
-// Before reports whether n is earlier than o.
-func (n Nanos) Before(o Nanos) bool { return n < o }
-
-// Sub returns n − o.
-func (n Nanos) Sub(o Nanos) time.Duration { return time.Duration(n - o) }
-
-// Seen is what a connection remembers of one recent segment (32 bytes).
-type Seen struct {
-	Frame uint64
-	At    Nanos  // capture time
-	Seq   uint32 // SEG.SEQ
-	End   uint32 // SEG.SEQ + SEG.LEN
-	Ack   uint32 // SEG.ACK (valid when Flags has ACK)
-	Flags capture.Flags
-}
-
-// Half is one endpoint's side of a connection: what it sent, as seen at the
-// vantage point. RSTs update the counters but not the TTL and IP ID
-// history, which describe the endpoint's ordinary packets only.
-//
-// The fields every packet writes come first and the rest after the ring of
-// recent segments, so that a packet touches few cache lines.
-//
-// Like Conn, a Half holds no pointer (see Conn).
-type Half struct {
-	// The endpoint's address and port (Addr): the IP address in its
-	// 16-byte form (IPv4 as IPv4-mapped IPv6) and its family, since a
-	// netip.Addr holds a pointer.
-	ip   [16]byte
-	port uint16
-	ipv  uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
-
-	Packets      uint64 // segments sent, RSTs included
-	PayloadBytes uint64 // payload bytes sent, retransmissions included
-
-	LastTime     Nanos
-	LastOrdinary Nanos // latest non-RST packet
-
-	// TTL history of the endpoint's non-RST packets (IPv4 TTL or IPv6 hop
-	// limit): the latest, how many, and up to four distinct values.
-	TTLLast  uint8
-	TTLCount uint32
-	ttls     [4]uint8
-	ttlN     uint8
-
-	// IPv4 ID history of the endpoint's non-RST packets.
-	IPIDLast    uint16
-	IPIDCount   uint32 // packets with an IP ID (IPv4)
-	IPIDZero    uint32 // of which with IP ID 0
-	IPIDMaxStep uint16 // largest step, either way, between consecutive packets
-	DFCount     uint32
-
-	// Sequence state (RFC 9293 §3.3.1 names).
-	SndNxt  uint32 // highest SEG.SEQ+SEG.LEN sent, the sender's SND.NXT as seen
-	HasSeq  bool   // SndNxt is valid
-	LastAck uint32 // latest SEG.ACK sent
-	HasAck  bool
-	Window  uint16 // latest window advertised
-
-	ringN uint8 // total pushed, mod 256 (index = ringN % seenRing)
-	ringC uint8 // entries valid, up to seenRing
-	ring  [seenRing]Seen
-
-	FirstTime Nanos
-
-	ISN    uint32 // initial sequence number (valid when SawSYN)
-	SawSYN bool
-	SawFIN bool
-	FINSeq uint32 // sequence number of the FIN
-	RSTs   int    // RSTs sent
-	// The latest RST sent: its seq, ack, flags and time.
-	LastRSTSeq, LastRSTAck uint32
-	LastRSTFlags           capture.Flags
-	LastRSTTime            Nanos
-
-	FINTime         Nanos
-	LastPayloadTime Nanos
-
-	// The start of the stream, in sequence order, is kept in Conn.buf
-	// (Conn.Head): headN bytes of the direction's window, ClientHeadCap or
-	// ServerHeadCap long.
-	headN    uint16
-	headBase uint32 // sequence number of the head's first byte
-	headSet  bool
-	headGap  bool // a segment beyond the reassembled head arrived first
-
-	// TLS alert seen in clear (record type 21, length 2): level and description.
-	Alert    [2]byte
-	HasAlert bool
-	// EncryptedAlert: a type-21 record longer than 2 bytes (after the handshake).
-	EncryptedAlert bool
-}
-
-// Addr returns the endpoint's address and port. An IPv4 address is a
-// 4-byte one (Is4), as the capture decodes it; an IPv6 address carries no
-// zone (captured packets have none).
-func (h *Half) Addr() netip.AddrPort {
-	var a netip.Addr
-	switch h.ipv {
-	case 4:
-		a = netip.AddrFrom4([4]byte(h.ip[12:]))
-	case 6:
-		a = netip.AddrFrom16(h.ip)
-	}
-	return netip.AddrPortFrom(a, h.port)
-}
-
-func (h *Half) setAddr(ap netip.AddrPort) {
-	a := ap.Addr()
-	h.ip, h.port, h.ipv = a.As16(), ap.Port(), ipvOf(a)
-}
-
-// is reports whether a and port are the endpoint's address and port, as
-// Addr() == netip.AddrPortFrom(a, port) would for a zone-less a, without
-// building the netip.Addr.
-func (h *Half) is(a netip.Addr, port uint16) bool {
-	return port == h.port && a.As16() == h.ip && ipvOf(a) == h.ipv
-}
-
-// ipvOf returns a's family for Half.ipv.
-func ipvOf(a netip.Addr) uint8 {
-	switch {
-	case a.Is4():
-		return 4
-	case a.Is6():
-		return 6
-	}
-	return 0
-}
-
-// Recent calls f for the remembered recent segments, newest first, until f
-// returns false.
-func (h *Half) Recent(f func(*Seen) bool) {
-	for i := 0; i < int(h.ringC); i++ {
-		idx := (int(h.ringN) - 1 - i + 2*seenRing*128) % seenRing
-		if !f(&h.ring[idx]) {
-			return
-		}
-	}
-}
-
-// TTLs returns the distinct TTLs of the endpoint's ordinary packets (up to four).
-func (h *Half) TTLs() []uint8 { return h.ttls[:h.ttlN] }
-
-func (h *Half) addTTL(ttl uint8) {
-	for _, t := range h.ttls[:h.ttlN] {
-		if t == ttl {
-			return
-		}
-	}
-	if int(h.ttlN) < len(h.ttls) {
-		h.ttls[h.ttlN] = ttl
-		h.ttlN++
-	}
-}
-
-// Hops is the endpoint's distance from the vantage point in hops, from its
-// latest TTL against the nearest initial TTL above it (32, 64, 128, 255);
-// -1 when no ordinary packet was seen.
-func (h *Half) Hops() int {
-	if h.TTLCount == 0 {
-		return -1
-	}
-	return Hops(h.TTLLast)
-}
-
-// InitialTTL returns the smallest common initial TTL (32, 64, 128, 255) not
-// below ttl: the value the sender most likely started from.
-func InitialTTL(ttl uint8) uint8 {
-	switch {
-	case ttl <= 32:
-		return 32
-	case ttl <= 64:
-		return 64
-	case ttl <= 128:
-		return 128
-	}
-	return 255
-}
-
-// Hops is the number of routers a packet that arrived with ttl crossed,
-// assuming it started from InitialTTL(ttl).
-func Hops(ttl uint8) int { return int(InitialTTL(ttl)) - int(ttl) }
-
 // Conn is one TCP connection: one incarnation of a 5-tuple, from its SYN (or
 // the first packet seen) to its expiry. The fields every packet reads or
 // writes come first.
@@ -267,10 +69,10 @@ type Conn struct {
 
 	// Turns counts payload turns: how many times the direction of payload
 	// changed, starting at 1 with the first payload.
-	Turns      int
-	LastPayDir Dir
-	fins       uint8 // bit d: direction d sent a FIN
-	inClosed   bool
+	Turns       int
+	LastPaySide Side
+	fins        uint8 // bit d: direction d sent a FIN
+	inClosed    bool
 
 	// RSTs counts RST segments in either direction. FirstRST is the frame
 	// of the first RST of the current reset event: the connection's first,
@@ -279,13 +81,9 @@ type Conn struct {
 	RSTs         int
 	FirstRST     uint64
 	FirstRSTTime Nanos
-	FirstRSTDir  Dir
+	FirstRSTSide Side
 	LastRST      uint64
 	LastRSTTime  Nanos
-
-	// Pending is for the analysis stage: the number of its undecided
-	// verdicts that refer to this connection.
-	Pending int
 
 	// LRU links, most recent first: the refs of the neighbours in the
 	// connection's list, 0 for none.
@@ -293,7 +91,7 @@ type Conn struct {
 	listed     Nanos // LastTime when the connection was put at its list's front
 	gen        uint64
 
-	// Half[FromClient] is the client's side, Half[FromServer] the server's.
+	// Half[Client] is the client's side, Half[Server] the server's.
 	Half [2]Half
 
 	// ID numbers connections in the order the table first saw them, from 1.
@@ -362,8 +160,8 @@ func (c *Conn) RTT() time.Duration {
 
 // LegRTT returns the round-trip time from the vantage point to the endpoint
 // that sends in direction d: ServerRTT for the server, ClientRTT for the client.
-func (c *Conn) LegRTT(d Dir) time.Duration {
-	if d == FromServer {
+func (c *Conn) LegRTT(d Side) time.Duration {
+	if d == Server {
 		return c.ServerRTT()
 	}
 	return c.ClientRTT()
@@ -372,11 +170,11 @@ func (c *Conn) LegRTT(d Dir) time.Duration {
 // Head returns the reassembled first bytes of direction d's stream, in
 // sequence order: up to ClientHeadCap bytes for the client, ServerHeadCap
 // for the server (a view, valid until the connection is next updated).
-func (c *Conn) Head(d Dir) []byte { return c.headBuf(d)[:c.Half[d].headN] }
+func (c *Conn) Head(d Side) []byte { return c.headBuf(d)[:c.Half[d].headN] }
 
 // headBuf is direction d's window of buf, ClientHeadCap or ServerHeadCap long.
-func (c *Conn) headBuf(d Dir) []byte {
-	if d == FromServer {
+func (c *Conn) headBuf(d Side) []byte {
+	if d == Server {
 		return c.buf[ClientHeadCap:]
 	}
 	return c.buf[:ClientHeadCap:ClientHeadCap]
@@ -386,12 +184,43 @@ func (c *Conn) headBuf(d Dir) []byte {
 func (c *Conn) ClientTurn() []byte { return c.turn[:c.turnN] }
 
 // Client returns the client's endpoint.
-func (c *Conn) Client() netip.AddrPort { return c.Half[FromClient].Addr() }
+func (c *Conn) Client() netip.AddrPort { return c.Half[Client].Addr() }
 
 // Server returns the server's endpoint.
-func (c *Conn) Server() netip.AddrPort { return c.Half[FromServer].Addr() }
+func (c *Conn) Server() netip.AddrPort { return c.Half[Server].Addr() }
 
 // Gen is the table's generation number of this Conn value: it changes when
 // the value is reused for another connection, so a holder of a *Conn can
 // tell that its connection has gone.
 func (c *Conn) Gen() uint64 { return c.gen }
+
+// Closed reports whether c is reset or closed by both sides.
+func (c *Conn) Closed() bool {
+	return c.fins == 3 || c.ResetStanding()
+}
+
+// sideOf returns the direction of p, a packet with c's key. The source port
+// decides when the two ports differ: a packet with the connection's key
+// carries the client's port as its source port only if it comes from the
+// client. Equal ports, or an address family other than the client's (an
+// IPv4 address and its IPv4-mapped IPv6 form share a key), need the full
+// comparison of the source endpoint.
+func (c *Conn) sideOf(p *capture.Packet) Side {
+	cl := &c.Half[Client]
+	var fromClient bool
+	if p.SrcPort != p.DstPort && ipvOf(p.Src) == cl.ipv {
+		fromClient = p.SrcPort == cl.port
+	} else {
+		fromClient = cl.is(p.Src, p.SrcPort)
+	}
+	if fromClient {
+		return Client
+	}
+	return Server
+}
+
+// Ref is the Conn value's slot in its table, from 1: stable while the
+// connection lives, and reused for another connection once it has ended
+// (Gen tells them apart). A table's user can index its own per-connection
+// state by Ref instead of storing it in the Conn.
+func (c *Conn) Ref() uint32 { return c.ref }

@@ -46,7 +46,7 @@ func TestHalfAddr(t *testing.T) {
 	}
 }
 
-// TestDirOf checks the port shortcut of Conn.dirOf against comparing the
+// TestDirOf checks the port shortcut of Conn.sideOf against comparing the
 // whole source endpoint, for every packet that has the connection's key:
 // both directions, equal ports, and the IPv4-mapped IPv6 form of an IPv4
 // address (which shares the key).
@@ -67,8 +67,8 @@ func TestDirOf(t *testing.T) {
 	for _, client := range eps {
 		for _, server := range eps {
 			var c Conn
-			c.Half[FromClient].setAddr(client)
-			c.Half[FromServer].setAddr(server)
+			c.Half[Client].setAddr(client)
+			c.Half[Server].setAddr(server)
 			ck := KeyOf(&capture.Packet{Src: client.Addr(), Dst: server.Addr(), SrcPort: client.Port(), DstPort: server.Port()})
 			for _, src := range eps {
 				for _, dst := range eps {
@@ -77,12 +77,12 @@ func TestDirOf(t *testing.T) {
 						continue // not a packet of this connection
 					}
 					n++
-					want := FromServer
-					if c.Half[FromClient].is(p.Src, p.SrcPort) {
-						want = FromClient
+					want := Server
+					if c.Half[Client].is(p.Src, p.SrcPort) {
+						want = Client
 					}
-					if got := c.dirOf(p); got != want {
-						t.Errorf("client %v server %v, packet %v > %v: dirOf = %v, want %v", client, server, src, dst, got, want)
+					if got := c.sideOf(p); got != want {
+						t.Errorf("client %v server %v, packet %v > %v: sideOf = %v, want %v", client, server, src, dst, got, want)
 					}
 				}
 			}

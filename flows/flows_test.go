@@ -24,9 +24,7 @@ const cl, sv = "10.0.0.1:40000", "10.0.0.2:80"
 func feed(t *Table, ps ...*capture.Packet) *Conn {
 	var c *Conn
 	for _, p := range ps {
-		var d Dir
-		c, d = t.Lookup(p)
-		t.Apply(c, d, p)
+		c, _ = t.Step(p)
 	}
 	return c
 }
@@ -133,7 +131,7 @@ func TestReassembly(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := feed(NewTable(Config{}), append([]*capture.Packet{syn}, tt.segs...)...)
-			if got := string(c.Head(FromClient)); got != tt.want {
+			if got := string(c.Head(Client)); got != tt.want {
 				t.Errorf("head %q, want %q", got, tt.want)
 			}
 		})
@@ -172,7 +170,7 @@ func TestReincarnation(t *testing.T) {
 	first := feed(tb, seg(1, 0, cl, sv, capture.SYN, 100, 0, ""), seg(2, 1, sv, cl, capture.RST|capture.ACK, 0, 101, ""))
 	id := first.ID
 	second := feed(tb, seg(3, time.Second, cl, sv, capture.SYN, 200, 0, ""))
-	if second.ID == id || second.RSTs != 0 || second.Half[FromClient].ISN != 200 {
+	if second.ID == id || second.RSTs != 0 || second.Half[Client].ISN != 200 {
 		t.Errorf("a SYN after a reset did not start a new connection (id %d→%d, RSTs %d)", id, second.ID, second.RSTs)
 	}
 	retx := feed(tb, seg(4, 2*time.Second, cl, sv, capture.SYN, 200, 0, ""))
@@ -184,7 +182,7 @@ func TestReincarnation(t *testing.T) {
 func TestExpiryAndCap(t *testing.T) {
 	var ended []EndReason
 	tb := NewTable(Config{IdleTimeout: time.Minute, ClosedTimeout: 10 * time.Second, MaxConns: 3})
-	tb.OnEnd = func(_ *Conn, why EndReason) { ended = append(ended, why) }
+	tb.SetHooks(endHook(func(why EndReason) { ended = append(ended, why) }))
 	feed(tb, seg(1, 0, cl, sv, capture.SYN, 1, 0, ""), seg(2, 0, sv, cl, capture.RST|capture.ACK, 0, 2, "")) // closed at 0
 	feed(tb, seg(3, 0, "10.0.0.1:40001", sv, capture.SYN, 1, 0, ""))                                         // open at 0
 	feed(tb, seg(4, 11*time.Second, "10.0.0.1:40002", sv, capture.SYN, 1, 0, ""))                            // expires the closed one
@@ -236,3 +234,9 @@ func clientHello(sni string) string {
 	hs := append([]byte{1, 0}, append(u16(len(body)), body...)...)
 	return string(append([]byte{22, 3, 1}, append(u16(len(hs)), hs...)...))
 }
+
+// endHook is Hooks that sees only connections' ends.
+type endHook func(EndReason)
+
+func (endHook) Segment(*Conn, Side, *capture.Packet) {}
+func (f endHook) End(_ *Conn, why EndReason)         { f(why) }

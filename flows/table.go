@@ -1,38 +1,11 @@
 package flows
 
 import (
-	"encoding/binary"
 	"math"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
 )
-
-// Key is a connection's 5-tuple (the protocol is always TCP) in canonical
-// order, so both directions of a connection map to the same Key.
-type Key struct {
-	LoAddr, HiAddr [16]byte
-	LoPort, HiPort uint16
-}
-
-// KeyOf returns p's canonical key.
-func KeyOf(p *capture.Packet) Key {
-	s, d := p.Src.As16(), p.Dst.As16()
-	if less(s, p.SrcPort, d, p.DstPort) {
-		return Key{LoAddr: s, HiAddr: d, LoPort: p.SrcPort, HiPort: p.DstPort}
-	}
-	return Key{LoAddr: d, HiAddr: s, LoPort: p.DstPort, HiPort: p.SrcPort}
-}
-
-func less(a [16]byte, ap uint16, b [16]byte, bp uint16) bool {
-	if a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8]); a0 != b0 {
-		return a0 < b0
-	}
-	if a1, b1 := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:]); a1 != b1 {
-		return a1 < b1
-	}
-	return ap <= bp
-}
 
 // Config bounds a Table.
 type Config struct {
@@ -109,8 +82,22 @@ type Table struct {
 	made  uint32 // Conns handed out from slabs (the latest has ref made)
 	stats TableStats
 	gen   uint64
-	// OnEnd, if set, is called before a connection is removed or reused.
-	OnEnd func(c *Conn, why EndReason)
+	hooks Hooks
+}
+
+// Hooks are what a table's user sees of the connections: every segment
+// with its connection as it was before the segment, and every connection's
+// end while its state is still there. The model is gopacket's reassembly
+// Stream: the table owns the per-packet step and calls out.
+type Hooks interface {
+	// Segment is called by Step for each packet p, sent by side s of
+	// connection c, before the table records p in c: c is what the
+	// connection looked like when p arrived. p and c must not be kept
+	// after Segment returns.
+	Segment(c *Conn, s Side, p *capture.Packet)
+	// End is called before c leaves the table or its 5-tuple starts a new
+	// connection, with the reason; c is intact and must not be kept.
+	End(c *Conn, why EndReason)
 }
 
 // list is a doubly linked list of Conns by ref (Conn.prev, Conn.next); 0
@@ -174,11 +161,6 @@ func (t *Table) Stats() TableStats {
 	return s
 }
 
-// Closed reports whether c is reset or closed by both sides.
-func (c *Conn) Closed() bool {
-	return c.fins == 3 || c.ResetStanding()
-}
-
 func (t *Table) listOf(c *Conn) *list {
 	if c.inClosed {
 		return &t.closed
@@ -186,19 +168,35 @@ func (t *Table) listOf(c *Conn) *list {
 	return &t.open
 }
 
-// Lookup returns p's connection and the direction p travels in, creating the
-// connection if it is new and starting a new incarnation when a SYN reuses
-// the 5-tuple of a connection that was reset or closed. It expires idle
-// connections first, by p's timestamp. Lookup does not record p: call Apply
-// after inspecting the connection's state as it was before p.
-func (t *Table) Lookup(p *capture.Packet) (*Conn, Dir) {
+// SetHooks makes h see every segment and every connection's end from now
+// on; nil sees nothing.
+func (t *Table) SetHooks(h Hooks) { t.hooks = h }
+
+// Step takes the next TCP segment of the capture: it finds or creates p's
+// connection (a new incarnation when a SYN reuses the 5-tuple of a
+// connection that was reset or closed), expires idle connections by p's
+// timestamp, gives p to the Hooks with the connection as it was, records
+// p, and returns the connection and the side that sent p. The returned
+// Conn is valid until the next call.
+func (t *Table) Step(p *capture.Packet) (*Conn, Side) {
 	k := KeyOf(p)
-	return t.LookupHashed(p, &k, t.conns.Hash(&k))
+	return t.StepHashed(p, &k, t.conns.Hash(&k))
 }
 
-// LookupHashed is Lookup for a packet whose key k = KeyOf(p) and hash h
-// (from the Hasher in the table's Config) the caller has computed already.
-func (t *Table) LookupHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Dir) {
+// StepHashed is Step for a packet whose key k = KeyOf(p) and hash h (by the
+// Hasher in the table's Config) the caller has computed already.
+func (t *Table) StepHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
+	c, s := t.lookup(p, k, h)
+	if t.hooks != nil {
+		t.hooks.Segment(c, s, p)
+	}
+	t.apply(c, s, p)
+	return c, s
+}
+
+// lookup returns p's connection, creating it or a new incarnation, and the
+// side that sent p; it does not record p.
+func (t *Table) lookup(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
 	t.expire(NanosOf(p.Time))
 	c := t.conns.get(k, h)
 	if c == nil {
@@ -209,27 +207,7 @@ func (t *Table) LookupHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Dir) {
 		t.recycle(c)
 		c = t.create(*k, h, p)
 	}
-	return c, c.dirOf(p)
-}
-
-// dirOf returns the direction of p, a packet with c's key. The source port
-// decides when the two ports differ: a packet with the connection's key
-// carries the client's port as its source port only if it comes from the
-// client. Equal ports, or an address family other than the client's (an
-// IPv4 address and its IPv4-mapped IPv6 form share a key), need the full
-// comparison of the source endpoint.
-func (c *Conn) dirOf(p *capture.Packet) Dir {
-	cl := &c.Half[FromClient]
-	var fromClient bool
-	if p.SrcPort != p.DstPort && ipvOf(p.Src) == cl.ipv {
-		fromClient = p.SrcPort == cl.port
-	} else {
-		fromClient = cl.is(p.Src, p.SrcPort)
-	}
-	if fromClient {
-		return FromClient
-	}
-	return FromServer
+	return c, c.sideOf(p)
 }
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
@@ -237,7 +215,7 @@ func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
 	if c.Closed() || c.Half[0].SawFIN || c.Half[1].SawFIN {
 		return true
 	}
-	cl := &c.Half[FromClient]
+	cl := &c.Half[Client]
 	// A SYN with another ISN from the same client before any SYN-ACK is a
 	// new attempt only if the old one is long gone; otherwise treat it as a
 	// retransmission with a changed ISN (some stacks do that).
@@ -291,8 +269,8 @@ func (t *Table) create(k Key, h uint64, p *capture.Packet) *Conn {
 			client, server = server, client
 		}
 	}
-	c.Half[FromClient].setAddr(client)
-	c.Half[FromServer].setAddr(server)
+	c.Half[Client].setAddr(client)
+	c.Half[Server].setAddr(server)
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
 	c.hash = h
@@ -326,8 +304,8 @@ func ServerByPort(a, b uint16) bool {
 }
 
 func (t *Table) end(c *Conn, why EndReason) {
-	if t.OnEnd != nil {
-		t.OnEnd(c, why)
+	if t.hooks != nil {
+		t.hooks.End(c, why)
 	}
 }
 
@@ -367,7 +345,7 @@ func (t *Table) expire(now Nanos) {
 	}
 }
 
-// Flush ends every connection (calling OnEnd with EndFlush), oldest first.
+// Flush ends every connection (Hooks.End with EndFlush), oldest first.
 func (t *Table) Flush() {
 	for _, l := range []*list{&t.closed, &t.open} {
 		for c := t.at(l.tail); c != nil; c = t.at(l.tail) {
@@ -380,117 +358,6 @@ func (t *Table) Flush() {
 // not look up, add or remove connections.
 func (t *Table) Each(f func(*Conn)) {
 	t.conns.each(f)
-}
-
-// Apply records p, travelling in direction d, in connection c.
-func (t *Table) Apply(c *Conn, d Dir, p *capture.Packet) {
-	now := NanosOf(p.Time)
-	h := &c.Half[d]
-	rst := p.Flags&capture.RST != 0
-	if h.Packets == 0 {
-		h.FirstTime = now
-	}
-	h.Packets++
-	h.PayloadBytes += uint64(p.PayloadLen)
-	h.LastTime = now
-	c.GapBefore = now.Sub(c.LastTime)
-	c.LastTime = now
-
-	if rst {
-		h.RSTs++
-		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, now
-		c.RSTs++
-		if !c.ResetStanding() {
-			c.FirstRST, c.FirstRSTTime = p.Frame, now
-			c.FirstRSTDir = d
-		}
-		c.LastRST = p.Frame
-		c.LastRSTTime = now
-		t.touch(c)
-		return
-	}
-
-	h.LastOrdinary = now
-	// TTL, IP ID and DF history of the sender's ordinary packets.
-	h.addTTL(p.TTL)
-	h.TTLLast = p.TTL
-	h.TTLCount++
-	if p.HasIPID {
-		if h.IPIDCount > 0 {
-			step := p.IPID - h.IPIDLast
-			if step >= 0x8000 { // a backward step: its circular distance
-				step = -step
-			}
-			h.IPIDMaxStep = max(h.IPIDMaxStep, step)
-		}
-		h.IPIDLast = p.IPID
-		h.IPIDCount++
-		if p.IPID == 0 {
-			h.IPIDZero++
-		}
-	}
-	if p.DF {
-		h.DFCount++
-	}
-
-	// Sequence space (RFC 9293 §3.4).
-	if p.Flags&capture.SYN != 0 {
-		h.ISN = p.Seq
-		h.SawSYN = true
-		if d == FromClient && p.Flags&capture.ACK == 0 {
-			c.SYNTime = now
-			c.SYNs++
-		} else if d == FromServer && p.Flags&capture.ACK != 0 && c.SYNACKTime.IsZero() {
-			c.SYNACKTime = now
-		}
-	}
-	end := p.Seq + p.SeqLen()
-	if !h.HasSeq || SeqLess(h.SndNxt, end) {
-		h.SndNxt = end
-		h.HasSeq = true
-	}
-	if p.Flags&capture.ACK != 0 {
-		h.LastAck = p.Ack
-		h.HasAck = true
-		if d == FromClient && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.SYNACKTime.IsZero() &&
-			p.Ack == c.Half[FromServer].ISN+1 {
-			c.ACKTime = now
-		}
-	}
-	h.Window = p.Window
-	if p.Flags&capture.FIN != 0 && !h.SawFIN {
-		h.SawFIN = true
-		c.fins |= 1 << d
-		h.FINSeq = p.Seq + uint32(p.PayloadLen)
-		h.FINTime = now
-	}
-
-	if p.PayloadLen > 0 {
-		h.LastPayloadTime = now
-		if c.Turns == 0 || c.LastPayDir != d {
-			c.Turns++
-			c.LastPayDir = d
-			if d == FromClient {
-				c.turnN = uint8(copy(c.turn[:], p.Payload()))
-			}
-		}
-		h.reassemble(c.headBuf(d), p)
-		if pl := p.Payload(); len(pl) >= 5 && pl[0] == 21 && pl[1] == 3 {
-			if n := int(pl[3])<<8 | int(pl[4]); n == 2 && len(pl) >= 7 {
-				h.Alert = [2]byte{pl[5], pl[6]}
-				h.HasAlert = true
-			} else {
-				h.EncryptedAlert = true
-			}
-		}
-	}
-
-	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
-	h.ringN++
-	if h.ringC < seenRing {
-		h.ringC++
-	}
-	t.touch(c)
 }
 
 // touch moves c to the front of its LRU list, switching lists when it closes.
@@ -524,43 +391,3 @@ func (t *Table) settle(l *list) *Conn {
 	}
 	return t.at(l.tail)
 }
-
-// reassemble appends p's captured payload to the head of the stream, kept
-// in head (the direction's window of Conn.buf), when it continues it in
-// sequence order.
-func (h *Half) reassemble(head []byte, p *capture.Packet) {
-	if !h.headSet {
-		h.headSet = true
-		if h.SawSYN {
-			h.headBase = h.ISN + 1
-		} else {
-			h.headBase = p.Seq
-		}
-	}
-	if int(h.headN) == len(head) {
-		return
-	}
-	pl := p.Payload()
-	off := int64(int32(p.Seq - h.headBase))
-	if off < 0 { // starts before the head: skip what precedes it
-		if -off >= int64(len(pl)) {
-			return
-		}
-		pl = pl[-off:]
-		off = 0
-	}
-	if off > int64(h.headN) {
-		h.headGap = true
-		return
-	}
-	if skip := int64(h.headN) - off; skip < int64(len(pl)) {
-		h.headN += uint16(copy(head[h.headN:], pl[skip:]))
-	}
-}
-
-// SeqLess reports whether sequence number a precedes b in the modulo-2^32
-// sequence space (RFC 9293 §3.4, RFC 1982 serial number arithmetic).
-func SeqLess(a, b uint32) bool { return int32(a-b) < 0 }
-
-// SeqDiff returns b − a as a signed distance in sequence space.
-func SeqDiff(a, b uint32) int64 { return int64(int32(b - a)) }

@@ -42,6 +42,11 @@ func (c *Config) flows() flows.Config {
 // order with Packet, then call Flush at the end of the input; it calls emit
 // with each verdict, in capture order, once the verdict is final. It is not
 // safe for concurrent use.
+//
+// The connection table owns the per-packet step (flows.Table.Step); the
+// Analyzer sees each segment and each connection's end through the table's
+// Hooks, and keeps its own per-connection state (the undecided verdicts)
+// indexed by the connection's flows.Conn.Ref.
 type Analyzer struct {
 	cfg   Config
 	table *flows.Table
@@ -50,6 +55,10 @@ type Analyzer struct {
 
 	queue []*pending // undecided and decided verdicts, in capture order
 	head  int
+	// byRef holds, per connection (by Conn.Ref), its latest undecided
+	// verdict, linked to the earlier ones through pending.sameConn.
+	byRef []*pending
+	snap  *HostSnapshot // the host snapshot of the RST being stepped, if any
 
 	resets uint64
 }
@@ -62,9 +71,8 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	if cfg.IdleGap <= 0 {
 		cfg.IdleGap = time.Second
 	}
-	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit,
-		hosts: NewHosts()}
-	a.table.OnEnd = a.onEnd
+	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts()}
+	a.table.SetHooks((*tableHooks)(a))
 	return a
 }
 
@@ -74,37 +82,84 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 	a.hosts.Observe(p)
 	if p.Flags&capture.RST != 0 {
 		snap := a.hosts.Snapshot(p)
-		a.packet(p, &snap)
+		a.packetHashed(p, &snap, nil, 0)
 		return
 	}
-	a.packet(p, nil)
+	a.packetHashed(p, nil, nil, 0)
 }
 
-// packet processes p; snap is what the host table knew of p's addresses at
-// p's frame, for a RST (nil otherwise).
-func (a *Analyzer) packet(p *capture.Packet, snap *HostSnapshot) {
-	a.release(p.Time)
-	c, d := a.table.Lookup(p)
-	a.update(c, d, p, snap)
-}
-
-// packetHashed is packet for a packet whose key and its hash (by the
-// Hasher in the Config) are known.
+// packetHashed processes p; snap is what the host table knew of p's
+// addresses at p's frame, for a RST (nil otherwise); k and h are p's key
+// and its hash (by the Hasher in the Config), or nil and 0 to compute them.
 func (a *Analyzer) packetHashed(p *capture.Packet, snap *HostSnapshot, k *flows.Key, h uint64) {
 	a.release(p.Time)
-	c, d := a.table.LookupHashed(p, k, h)
-	a.update(c, d, p, snap)
+	a.snap = snap
+	if k == nil {
+		a.table.Step(p)
+	} else {
+		a.table.StepHashed(p, k, h)
+	}
+	a.snap = nil
 }
 
-// update does the analysis of p in its connection c, then records p in c.
-func (a *Analyzer) update(c *flows.Conn, d flows.Dir, p *capture.Packet, snap *HostSnapshot) {
-	if c.Pending > 0 {
+// tableHooks is the Analyzer as the connection table's flows.Hooks.
+type tableHooks Analyzer
+
+// Segment gives p to the undecided verdicts of its connection, and starts
+// a verdict if p is a RST; c is as it was before p.
+func (th *tableHooks) Segment(c *flows.Conn, d flows.Side, p *capture.Packet) {
+	a := (*Analyzer)(th)
+	if r := c.Ref(); int(r) < len(a.byRef) && a.byRef[r] != nil {
 		a.observe(c, d, p)
 	}
 	if p.Flags&capture.RST != 0 {
-		a.onRST(c, d, p, snap)
+		a.onRST(c, d, p)
 	}
-	a.table.Apply(c, d, p)
+}
+
+// End decides the verdicts of a connection that leaves the table, while
+// its state is still there to compare against.
+func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
+	a := (*Analyzer)(th)
+	r := c.Ref()
+	if int(r) >= len(a.byRef) {
+		return
+	}
+	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
+		if !pd.final && pd.gen == c.Gen() {
+			pd.finalize(c)
+		}
+	}
+	a.byRef[r] = nil
+}
+
+// onRST starts the verdict of RST p, sent by side d on c.
+func (a *Analyzer) onRST(c *flows.Conn, d flows.Side, p *capture.Packet) {
+	a.resets++
+	pd := a.newPending(c, d, p, a.snap)
+	r := int(c.Ref())
+	if r >= len(a.byRef) {
+		a.byRef = append(a.byRef, make([]*pending, r+1-len(a.byRef))...)
+	}
+	if prev := a.byRef[r]; prev != nil && prev.gen == pd.gen {
+		pd.sameConn = prev
+	}
+	a.byRef[r] = pd
+	a.queue = append(a.queue, pd)
+}
+
+// observe gives p, sent by side d, to the undecided verdicts of c, and
+// unlinks the decided ones.
+func (a *Analyzer) observe(c *flows.Conn, d flows.Side, p *capture.Packet) {
+	link := &a.byRef[c.Ref()]
+	for pd := *link; pd != nil; pd = pd.sameConn {
+		if pd.final || pd.gen != c.Gen() {
+			*link = pd.sameConn
+			continue
+		}
+		pd.observe(d, p)
+		link = &pd.sameConn
+	}
 }
 
 // Flush decides every pending verdict and emits them: call it at the end of
@@ -115,10 +170,14 @@ func (a *Analyzer) Flush() {
 }
 
 // idleGap is the silence after which c counts as idle: Config.IdleGap or
-// 20 handshake RTTs, whichever is longer.
+// idleRTTs handshake RTTs, whichever is longer.
 func (a *Analyzer) idleGap(c *flows.Conn) time.Duration {
-	return max(a.cfg.IdleGap, 20*c.RTT())
+	return max(a.cfg.IdleGap, idleRTTs*c.RTT())
 }
+
+// idleRTTs is how many handshake RTTs of silence make a connection idle at
+// least: far more than a delayed ACK or a retransmission takes.
+const idleRTTs = 20
 
 // Stats returns the connection table's counters.
 func (a *Analyzer) Stats() Stats { return a.table.Stats() }
@@ -127,7 +186,8 @@ func (a *Analyzer) Stats() Stats { return a.table.Stats() }
 func (a *Analyzer) Resets() uint64 { return a.resets }
 
 // release emits, in capture order, the verdicts whose grace period has
-// passed at capture time now; a zero now emits all.
+// passed at capture time now; a zero now emits all. A verdict still
+// undecided here has a live connection (End decides the others).
 func (a *Analyzer) release(now time.Time) {
 	for a.head < len(a.queue) {
 		pd := a.queue[a.head]
@@ -135,7 +195,11 @@ func (a *Analyzer) release(now time.Time) {
 			if !now.IsZero() && now.Before(pd.deadline) {
 				break
 			}
-			a.finalize(pd)
+			c := pd.conn
+			if c.Gen() != pd.gen {
+				c = nil
+			}
+			pd.finalize(c)
 		}
 		a.queue[a.head] = nil
 		a.head++
@@ -144,27 +208,5 @@ func (a *Analyzer) release(now time.Time) {
 	if a.head == len(a.queue) {
 		a.queue = a.queue[:0]
 		a.head = 0
-	}
-}
-
-// onEnd finalizes the verdicts of a connection that leaves the table, while
-// its state is still there to compare against.
-func (a *Analyzer) onEnd(c *flows.Conn, _ flows.EndReason) {
-	if c.Pending == 0 {
-		return
-	}
-	for _, pd := range a.queue[a.head:] {
-		if pd.conn == c && pd.gen == c.Gen() && !pd.final {
-			a.finalize(pd)
-		}
-	}
-}
-
-// observe gives the packet to the undecided verdicts of its connection.
-func (a *Analyzer) observe(c *flows.Conn, d flows.Dir, p *capture.Packet) {
-	for _, pd := range a.queue[a.head:] {
-		if pd.conn == c && pd.gen == c.Gen() && !pd.final {
-			pd.observe(c, d, p)
-		}
 	}
 }

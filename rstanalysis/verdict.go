@@ -3,27 +3,20 @@ package rstanalysis
 import (
 	"net/netip"
 	"time"
+
+	"github.com/rstscope/rstscope/flows"
 )
 
-// Side names one end of a connection. The client is the end that sent the
-// SYN (RFC 9293's active opener); without a SYN in the capture it is guessed
-// from the ports and the verdict says so.
-type Side uint8
+// Side names one end of a connection: Client (the SYN sender) or Server.
+// It is flows.Side; without a SYN in the capture the sides are guessed from
+// the ports and the verdict says so (Verdict.Midstream).
+type Side = flows.Side
 
+// The two sides.
 const (
-	Client Side = iota
-	Server
+	Client = flows.Client
+	Server = flows.Server
 )
-
-func (s Side) String() string {
-	if s == Server {
-		return "server"
-	}
-	return "client"
-}
-
-// Peer returns the other side.
-func (s Side) Peer() Side { return 1 - s }
 
 // Origin is who really sent a RST.
 type Origin uint8

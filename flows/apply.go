@@ -1,0 +1,107 @@
+package flows
+
+import "github.com/rstscope/rstscope/capture"
+
+// apply records p, sent by side d, in connection c.
+func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
+	now := NanosOf(p.Time)
+	h := &c.Half[d]
+	rst := p.Flags&capture.RST != 0
+	if h.Packets == 0 {
+		h.FirstTime = now
+	}
+	h.Packets++
+	h.PayloadBytes += uint64(p.PayloadLen)
+	h.LastTime = now
+	c.GapBefore = now.Sub(c.LastTime)
+	c.LastTime = now
+
+	if rst {
+		h.RSTs++
+		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, now
+		c.RSTs++
+		if !c.ResetStanding() {
+			c.FirstRST, c.FirstRSTTime = p.Frame, now
+			c.FirstRSTSide = d
+		}
+		c.LastRST = p.Frame
+		c.LastRSTTime = now
+		t.touch(c)
+		return
+	}
+
+	h.LastOrdinary = now
+	// TTL, IP ID and DF history of the sender's ordinary packets.
+	h.addTTL(p.TTL)
+	h.TTLLast = p.TTL
+	h.TTLCount++
+	if p.HasIPID {
+		if h.IPIDCount > 0 {
+			step := p.IPID - h.IPIDLast
+			if step >= 0x8000 { // a backward step: its circular distance
+				step = -step
+			}
+			h.IPIDMaxStep = max(h.IPIDMaxStep, step)
+		}
+		h.IPIDLast = p.IPID
+		h.IPIDCount++
+		if p.IPID == 0 {
+			h.IPIDZero++
+		}
+	}
+	if p.DF {
+		h.DFCount++
+	}
+
+	// Sequence space (RFC 9293 §3.4).
+	if p.Flags&capture.SYN != 0 {
+		h.ISN = p.Seq
+		h.SawSYN = true
+		if d == Client && p.Flags&capture.ACK == 0 {
+			c.SYNTime = now
+			c.SYNs++
+		} else if d == Server && p.Flags&capture.ACK != 0 && c.SYNACKTime.IsZero() {
+			c.SYNACKTime = now
+		}
+	}
+	end := p.Seq + p.SeqLen()
+	if !h.HasSeq || SeqLess(h.SndNxt, end) {
+		h.SndNxt = end
+		h.HasSeq = true
+	}
+	if p.Flags&capture.ACK != 0 {
+		h.LastAck = p.Ack
+		h.HasAck = true
+		if d == Client && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.SYNACKTime.IsZero() &&
+			p.Ack == c.Half[Server].ISN+1 {
+			c.ACKTime = now
+		}
+	}
+	h.Window = p.Window
+	if p.Flags&capture.FIN != 0 && !h.SawFIN {
+		h.SawFIN = true
+		c.fins |= 1 << d
+		h.FINSeq = p.Seq + uint32(p.PayloadLen)
+		h.FINTime = now
+	}
+
+	if p.PayloadLen > 0 {
+		h.LastPayloadTime = now
+		if c.Turns == 0 || c.LastPaySide != d {
+			c.Turns++
+			c.LastPaySide = d
+			if d == Client {
+				c.turnN = uint8(copy(c.turn[:], p.Payload()))
+			}
+		}
+		h.reassemble(c.headBuf(d), p)
+		h.noteAlert(p.Payload())
+	}
+
+	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
+	h.ringN++
+	if h.ringC < seenRing {
+		h.ringC++
+	}
+	t.touch(c)
+}

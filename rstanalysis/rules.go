@@ -1,0 +1,108 @@
+package rstanalysis
+
+// The rule ids. The part before the dot is the concern (DESIGN's evidence
+// list, kept in the package doc), the part after what was found.
+const (
+	RuleSYNRefusal      RuleID = "syn.refusal"   // RST+ACK with ack = ISN+1 answers the SYN
+	RuleSYNBareRST      RuleID = "syn.bare_rst"  // a bare RST answers a SYN
+	RuleSYNBadAck       RuleID = "syn.bad_ack"   // RST+ACK to a SYN with ack ≠ ISN+1
+	RuleTTLNone         RuleID = "ttl.none"      // no packet of the sender to compare with
+	RuleTTLMatch        RuleID = "ttl.match"     // same TTL as the sender's packets
+	RuleTTLNear         RuleID = "ttl.near"      // one off the sender's packets
+	RuleTTLInitial      RuleID = "ttl.initial"   // an initial TTL where the sender is hops away
+	RuleTTLMismatch     RuleID = "ttl.mismatch"  // nearer or farther than the sender
+	RuleIPIDCopied      RuleID = "ipid.copied"   // the peer's last IP ID, copied
+	RuleIPIDFollows     RuleID = "ipid.follows"  // continues the sender's IP ID sequence
+	RuleIPIDJump        RuleID = "ipid.jump"     // jumps from the sender's IP ID sequence
+	RuleAfterSYNACK     RuleID = "after.syn_ack" // the server's SYN-ACK came after a RST to the SYN
+	RuleAfterContinues  RuleID = "after.data_continues"
+	RuleAfterPeerGoesOn RuleID = "after.peer_continues" // the receiver kept its connection
+	RuleBurstGFWStep    RuleID = "burst.gfw_step"       // seq jumps by 1460, 2920 or 4380 from the previous RST
+	RuleBurstFollowStep RuleID = "burst.follow_step"    // a later RST jumps so from this one
+	RuleBurstAckDiffers RuleID = "burst.ack_differs"    // back-to-back RST+ACKs with different acks
+	RuleBurstAckZero    RuleID = "burst.ack_zero"       // RST+ACK with ack 0
+	RuleTimingTooFast   RuleID = "timing.too_fast"      // sooner than the path to the sender allows
+	RuleTimingPlausible RuleID = "timing.consistent"    // as late as the path to the sender needs
+	RuleShapeReserved   RuleID = "shape.reserved_bits"  // reserved TCP flag bits set
+	RuleShapeSYNFIN     RuleID = "shape.syn_or_fin"     // RST with SYN or FIN
+	RuleShapeSocketless RuleID = "shape.socketless"     // IP ID 0, DF, window 0, no options
+	RuleSeqInWindow     RuleID = "seq.in_window"        // seq = the sender's SND.NXT
+	RuleSeqBeyond       RuleID = "seq.beyond"           // seq beyond anything the sender sent
+	RuleSeqPeerAck      RuleID = "seq.peer_ack"         // seq = the peer's last ack
+	RuleIdleAnswers     RuleID = "idle.answers_first"   // answers the first packet after a silence
+	RuleIdleAfter       RuleID = "idle.after_silence"   // sent after a silence
+	RulePayload         RuleID = "payload.data"         // the RST carries data
+	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
+	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+)
+
+// Rule describes one RuleID.
+type Rule struct {
+	ID RuleID
+	// Means says what the finding shows, in a few words.
+	Means string
+	// Source is where the rule comes from: an RFC section, a paper, a
+	// kernel's behaviour.
+	Source string
+	// Soft marks evidence for the claimed sender that an on-path forger
+	// matches for free (a correct seq, a plausible delay): it supports the
+	// sender when nothing says otherwise, and cannot outweigh evidence of
+	// forgery (see the package doc, Decision).
+	Soft bool
+}
+
+// Rules lists every rule, by concern.
+var Rules = [...]Rule{
+	{ID: RuleSYNRefusal, Means: "a stack refusing the connection", Source: "RFC 9293 §3.10.7.1"},
+	{ID: RuleSYNBareRST, Means: "a RST to a SYN the client would ignore", Source: "RFC 9293 §3.10.7.1, §3.10.7.3"},
+	{ID: RuleSYNBadAck, Means: "a RST to a SYN the client would ignore", Source: "RFC 9293 §3.10.7.3"},
+	{ID: RuleTTLNone, Means: "no reference for the TTL", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleTTLMatch, Means: "sent from the sender's distance", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleTTLNear, Means: "within an endpoint's variation, or one hop nearer", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleTTLInitial, Means: "made on the capturing host or its link", Source: "initial TTLs 32, 64, 128, 255"},
+	{ID: RuleTTLMismatch, Means: "sent from another distance than the sender", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleIPIDCopied, Means: "an injector's signature", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleIPIDFollows, Means: "sent on the sender's socket", Source: "Linux ip_select_ident"},
+	{ID: RuleIPIDJump, Means: "made elsewhere", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleAfterSYNACK, Means: "the server had not refused", Source: "Weaver, Sommer, Paxson, NDSS 2009"},
+	{ID: RuleAfterContinues, Means: "the sender went on as if it had not reset", Source: "Weaver, Sommer, Paxson, NDSS 2009"},
+	{ID: RuleAfterPeerGoesOn, Means: "the receiver ignored the RST", Source: "RFC 5961 §3.2"},
+	{ID: RuleBurstGFWStep, Means: "an injector's RST burst", Source: "Wang et al., IMC 2017"},
+	{ID: RuleBurstFollowStep, Means: "an injector's RST burst", Source: "Wang et al., IMC 2017"},
+	{ID: RuleBurstAckDiffers, Means: "two senders", Source: "Cloudflare, SIGCOMM 2023 (RST≠RST)"},
+	{ID: RuleBurstAckZero, Means: "an injector's signature", Source: "Cloudflare, SIGCOMM 2023 (RST;RST0)"},
+	{ID: RuleTimingTooFast, Means: "sent from nearer than the sender", Source: "handshake RTT legs, RFC 9293 §3.5"},
+	{ID: RuleTimingPlausible, Means: "as late as the sender's distance needs", Source: "handshake RTT legs, RFC 9293 §3.5", Soft: true},
+	{ID: RuleShapeReserved, Means: "a crafted packet", Source: "RFC 9293 §3.1"},
+	{ID: RuleShapeSYNFIN, Means: "a crafted packet", Source: "RFC 9293 §3.10.7"},
+	{ID: RuleShapeSocketless, Means: "made without a socket", Source: "Linux tcp_v4_send_reset, netfilter nf_send_reset"},
+	{ID: RuleSeqInWindow, Means: "sent by a stack that knows the connection", Source: "RFC 9293 §3.10.7.3, RFC 5961 §3.2", Soft: true},
+	{ID: RuleSeqBeyond, Means: "not made by the sender", Source: "RFC 9293 §3.4"},
+	{ID: RuleSeqPeerAck, Means: "a stack answering without the connection", Source: "RFC 9293 §3.10.7.1"},
+	{ID: RuleIdleAnswers, Means: "the connection was forgotten while idle", Source: "RFC 9293 §3.8.4 (keep-alives)"},
+	{ID: RuleIdleAfter, Means: "a timeout", Source: "RFC 9293 §3.8.4"},
+	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
+	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
+	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+}
+
+// softRules are the ids of Rules whose Soft is set.
+var softRules = func() map[RuleID]bool {
+	m := make(map[RuleID]bool)
+	for _, r := range Rules {
+		if r.Soft {
+			m[r.ID] = true
+		}
+	}
+	return m
+}()
+
+// Weights of evidence: positive says the RST was not made by the endpoint
+// whose address it carries, negative says it was. None is proof alone; the
+// decision sums them.
+const (
+	decisive = 2.0 // no endpoint stack sends it: outweighs anything a forger can copy
+	strong   = 1.0
+	moderate = 0.6
+	weak     = 0.3
+)
