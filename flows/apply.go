@@ -6,7 +6,6 @@ import "github.com/rstscope/rstscope/capture"
 func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 	now := NanosOf(p.Time)
 	h := &c.Half[d]
-	rst := p.Flags&capture.RST != 0
 	if h.Packets == 0 {
 		h.FirstTime = now
 	}
@@ -15,23 +14,42 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 	h.LastTime = now
 	c.GapBefore = now.Sub(c.LastTime)
 	c.LastTime = now
-
-	if rst {
-		h.RSTs++
-		h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, now
-		c.RSTs++
-		if !c.ResetStanding() {
-			c.FirstRST, c.FirstRSTTime = p.Frame, now
-			c.FirstRSTSide = d
+	if p.Flags&capture.RST != 0 {
+		c.recordRST(d, p, now)
+	} else {
+		h.LastOrdinary = now
+		h.recordIP(p)
+		end := c.recordSeq(d, p, now)
+		if p.PayloadLen > 0 {
+			c.recordPayload(d, p, now)
 		}
-		c.LastRST = p.Frame
-		c.LastRSTTime = now
-		t.touch(c)
-		return
+		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
+		h.ringN++
+		if h.ringC < seenRing {
+			h.ringC++
+		}
 	}
+	t.touch(c)
+}
 
-	h.LastOrdinary = now
-	// TTL, IP ID and DF history of the sender's ordinary packets.
+// recordRST records RST p, sent by side d at now: the sender's latest RST,
+// and the connection's reset event.
+func (c *Conn) recordRST(d Side, p *capture.Packet, now Nanos) {
+	h := &c.Half[d]
+	h.RSTs++
+	h.LastRSTSeq, h.LastRSTAck, h.LastRSTFlags, h.LastRSTTime = p.Seq, p.Ack, p.Flags, now
+	c.RSTs++
+	if !c.ResetStanding() {
+		c.FirstRST, c.FirstRSTTime = p.Frame, now
+		c.FirstRSTSide = d
+	}
+	c.LastRST = p.Frame
+	c.LastRSTTime = now
+}
+
+// recordIP records the TTL, IP ID and DF history of the sender's ordinary
+// packets.
+func (h *Half) recordIP(p *capture.Packet) {
 	h.addTTL(p.TTL)
 	h.TTLLast = p.TTL
 	h.TTLCount++
@@ -52,8 +70,12 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 	if p.DF {
 		h.DFCount++
 	}
+}
 
-	// Sequence space (RFC 9293 §3.4).
+// recordSeq records the sequence space of side d (RFC 9293 §3.4) and the
+// handshake's times, and returns SEG.SEQ+SEG.LEN of p.
+func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
+	h := &c.Half[d]
 	if p.Flags&capture.SYN != 0 {
 		h.ISN = p.Seq
 		h.SawSYN = true
@@ -64,7 +86,7 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 			c.SYNACKTime = now
 		}
 	}
-	end := p.Seq + p.SeqLen()
+	end = p.Seq + p.SeqLen()
 	if !h.HasSeq || SeqLess(h.SndNxt, end) {
 		h.SndNxt = end
 		h.HasSeq = true
@@ -84,24 +106,21 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		h.FINSeq = p.Seq + uint32(p.PayloadLen)
 		h.FINTime = now
 	}
+	return end
+}
 
-	if p.PayloadLen > 0 {
-		h.LastPayloadTime = now
-		if c.Turns == 0 || c.LastPaySide != d {
-			c.Turns++
-			c.LastPaySide = d
-			if d == Client {
-				c.turnN = uint8(copy(c.turn[:], p.Payload()))
-			}
+// recordPayload records a segment with payload from side d: the payload
+// turns, the client's latest turn, the head of the stream and TLS alerts.
+func (c *Conn) recordPayload(d Side, p *capture.Packet, now Nanos) {
+	h := &c.Half[d]
+	h.LastPayloadTime = now
+	if c.Turns == 0 || c.LastPaySide != d {
+		c.Turns++
+		c.LastPaySide = d
+		if d == Client {
+			c.turnN = uint8(copy(c.turn[:], p.Payload()))
 		}
-		h.reassemble(c.headBuf(d), p)
-		h.noteAlert(p.Payload())
 	}
-
-	h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
-	h.ringN++
-	if h.ringC < seenRing {
-		h.ringC++
-	}
-	t.touch(c)
+	h.reassemble(c.headBuf(d), p)
+	h.noteAlert(p.Payload())
 }

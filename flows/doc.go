@@ -17,6 +17,24 @@
 // reassembled in sequence order (AppOf names the HTTP/1.x request and
 // status, the TLS ClientHello's SNI, TLS alerts).
 //
+// # The per-packet step and its users
+//
+// Table.Step owns the per-packet step: find or create the connection,
+// expire old ones, show the segment to the table's Hooks with the
+// connection as it was before it, record it. A user such as rstanalysis
+// sees the connections only through Hooks (Segment, End) and the read-only
+// fields and methods of Conn and Half, and keeps its own per-connection
+// state indexed by Conn.Ref, never in the Conn; gopacket's reassembly
+// Stream is the model.
+//
+// # Files
+//
+// conn.go holds Side and Conn, half.go one direction's state (Half, Seen),
+// apply.go how a segment is recorded, stream.go the reassembly of each
+// stream's first bytes, app.go what those bytes say (HTTP/1.x, TLS),
+// table.go the table with its expiry and LRU lists, key.go and index.go the
+// 5-tuple key and its hash index, nanos.go timestamps.
+//
 // # Memory and speed
 //
 // Memory follows the connections open at once, not the file's length: a

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -240,3 +241,38 @@ type endHook func(EndReason)
 
 func (endHook) Segment(*Conn, Side, *capture.Packet) {}
 func (f endHook) End(_ *Conn, why EndReason)         { f(why) }
+
+// seenHook records what Segment saw of each connection, before the table
+// recorded the packet.
+type seenHook struct {
+	packets []uint64 // Half[side].Packets at each Segment
+	sides   []Side
+	ends    []EndReason
+}
+
+func (h *seenHook) Segment(c *Conn, s Side, _ *capture.Packet) {
+	h.packets = append(h.packets, c.Half[s].Packets)
+	h.sides = append(h.sides, s)
+}
+func (h *seenHook) End(_ *Conn, why EndReason) { h.ends = append(h.ends, why) }
+
+// TestHooks: Step shows each segment to the Hooks with its connection as it
+// was before the segment, with the side that sent it, and every
+// connection's end at Flush.
+func TestHooks(t *testing.T) {
+	tb := NewTable(Config{})
+	h := &seenHook{}
+	tb.SetHooks(h)
+	feed(tb, seg(1, 0, cl, sv, capture.SYN, 1, 0, ""), seg(2, time.Millisecond, sv, cl, capture.SYN|capture.ACK, 100, 2, ""),
+		seg(3, 2*time.Millisecond, cl, sv, capture.ACK, 2, 101, ""), seg(4, 3*time.Millisecond, cl, sv, capture.ACK|capture.PSH, 2, 101, "x"))
+	if want := []uint64{0, 0, 1, 2}; !slices.Equal(h.packets, want) {
+		t.Errorf("Segment saw the sender's packet counts %v, want %v (the state before each packet)", h.packets, want)
+	}
+	if want := []Side{Client, Server, Client, Client}; !slices.Equal(h.sides, want) {
+		t.Errorf("Segment saw sides %v, want %v", h.sides, want)
+	}
+	tb.Flush()
+	if len(h.ends) != 1 || h.ends[0] != EndFlush {
+		t.Errorf("ends %v, want one EndFlush", h.ends)
+	}
+}

@@ -4,16 +4,22 @@
 //
 // # Evidence
 //
-// Each rule of DESIGN.md §3 compares the RST with the packets of the side
-// whose address it carries: the answer to a SYN (RFC 9293 §3.10.7), TTL and
-// hop limit and IPv4 ID against that side's own packets (Cloudflare, SIGCOMM
-// 2023), the race of packets that follow it (Weaver, Sommer and Paxson,
-// NDSS 2009), bursts of RSTs (Wang et al., IMC 2017), timing against the
-// handshake's round-trip legs, crafted flags and netfilter's shape, sequence
-// numbers, idle gaps, a payload, a RST with no connection around it (Zeek
-// issue 1119). A verdict waits Config.Grace of capture time after its RST,
-// because the packets that follow are evidence, and is final when the input
-// ends.
+// Each rule compares the RST with the packets of the side whose address it
+// carries: the answer to a SYN (RFC 9293 §3.10.7), TTL and hop limit and
+// IPv4 ID against that side's own packets (Cloudflare, SIGCOMM 2023), the
+// race of packets that follow it (Weaver, Sommer and Paxson, NDSS 2009),
+// bursts of RSTs (Wang et al., IMC 2017), timing against the handshake's
+// round-trip legs, crafted flags and netfilter's shape, sequence numbers,
+// idle gaps, a payload, a RST with no connection around it (Zeek #1119). A
+// verdict waits Config.Grace of capture time after its RST, because the
+// packets that follow are evidence, and is final when the input ends.
+//
+// Every rule that fires leaves a Finding: its stable RuleID
+// ("timing.too_fast"), its signed weight, its text and the frames it
+// compared the RST with. Rules lists the ids with their sources. The rules
+// that judge a RST when it arrives are rstRules, on the connection as it was
+// before the RST; those that need what followed are endRules, run when the
+// verdict is decided.
 //
 // # Decision
 //
@@ -25,6 +31,16 @@
 // side only on evidence for it and none against; otherwise it is unknown,
 // with confidence 0: a wrong "middlebox" sends an incident review down the
 // wrong path.
+//
+// # Files
+//
+// verdict.go holds the verdict's types, rules.go the rule ids and weights,
+// rules_*.go one function per rule by concern (packet shape, TTL, IP ID,
+// sequence numbers, timing, what followed), phase.go the phase and the
+// reset event, decide.go origin, confidence and cause, vantage.go the
+// vantage point, pending.go a verdict in the making, analyzer.go the
+// connection table's hooks and the queue of verdicts, sharded.go the
+// workers, hosts.go the cross-connection host table.
 //
 // # Cross-connection evidence and workers
 //

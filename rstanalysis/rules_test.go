@@ -112,7 +112,8 @@ type want struct {
 	origin   Origin
 	phase    Phase
 	cause    Cause
-	evidence string // a substring one evidence line must hold
+	evidence string // a substring one finding's text must hold
+	rule     RuleID // that finding's rule
 }
 
 // TestRules runs each evidence rule of DESIGN.md §3 on a conversation built
@@ -129,7 +130,7 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack = 0, syn.Seq+1
 			return merge(c)
-		}, want{OriginUnknown, PhaseSYN, CauseRefused, "no other packet from the server"}},
+		}, want{OriginUnknown, PhaseSYN, CauseRefused, "no other packet from the server", RuleTTLNone}},
 
 		{"RFC9293-3.10.7.1+DESIGN-3.2/refusal matching the host's other SYN-ACK is the server", func() []capture.Packet {
 			base := newConv(40001).handshake()
@@ -139,7 +140,7 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack = 0, syn.Seq+1
 			return merge(base, c)
-		}, want{OriginServer, PhaseSYN, CauseRefused, "matches the server's packets on other connections"}},
+		}, want{OriginServer, PhaseSYN, CauseRefused, "matches the server's packets on other connections", RuleTTLMatch}},
 
 		{"DESIGN-3.2+3.6/firewall REJECT on the SYN: nearer TTL, faster than the host's RTT", func() []capture.Packet {
 			base := newConv(40001).handshake()
@@ -149,7 +150,7 @@ func TestRules(t *testing.T) {
 			r := c.after(300*time.Microsecond).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack, r.TTL, r.IPID, r.Window = 0, syn.Seq+1, 63, 0, 0
 			return merge(base, c)
-		}, want{OriginMiddlebox, PhaseSYN, CauseFirewallReject, "sent from nearer than the server"}},
+		}, want{OriginMiddlebox, PhaseSYN, CauseFirewallReject, "sent from nearer than the server", RuleTimingTooFast}},
 
 		{"Weaver-NDSS2009/genuine SYN-ACK after a RST to the SYN", func() []capture.Packet {
 			c := newConv(40000)
@@ -159,7 +160,7 @@ func TestRules(t *testing.T) {
 			c.sNxt = 9000
 			c.after(c.rtt).srv(capture.SYN|capture.ACK, "")
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseSYN, CauseInjected, "SYN-ACK (frame 3) arrived"}},
+		}, want{OriginMiddlebox, PhaseSYN, CauseInjected, "SYN-ACK (frame 3) arrived", RuleAfterSYNACK}},
 
 		{"RFC9293-3.10.7.3/RST to a SYN whose ack is not ISN+1", func() []capture.Packet {
 			c := newConv(40000)
@@ -167,13 +168,13 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
 			r.Seq, r.Ack = 0, syn.Seq
 			return merge(c)
-		}, want{OriginUnknown, PhaseSYN, CauseRefused, "is not the SYN's ISN+1"}},
+		}, want{OriginUnknown, PhaseSYN, CauseRefused, "is not the SYN's ISN+1", RuleSYNBadAck}},
 
 		{"DESIGN-3.7/reserved flag bits mark a crafted RST", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.RST|capture.ACK|capture.Reserved1, "")
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "reserved TCP flag bits"}},
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "reserved TCP flag bits", RuleShapeReserved}},
 
 		{"DESIGN-3.6+3.4/injector near the client: faster than the RTT, server still sending", func() []capture.Packet {
 			c := newConv(40000).handshake()
@@ -183,7 +184,7 @@ func TestRules(t *testing.T) {
 			c.sID = 5001 // the real server goes on with its own IDs
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "the server kept sending after this RST"}},
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "the server kept sending after this RST", RuleAfterContinues}},
 
 		{"DESIGN-3.6/injector copying the server's TTL is caught by timing and the race", func() []capture.Packet {
 			c := newConv(40000).handshake()
@@ -191,13 +192,13 @@ func TestRules(t *testing.T) {
 			c.after(200*time.Microsecond).srv(capture.RST, "")
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n\r\n")
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "sent from nearer than the server"}},
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "sent from nearer than the server", RuleTimingTooFast}},
 
 		{"RFC9293-3.10.7.1/server aborts after the request (SO_LINGER 0)", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			return merge(c)
-		}, want{OriginServer, PhaseRequest, CauseServerAbort, "TTL 57 matches the server's packets"}},
+		}, want{OriginServer, PhaseRequest, CauseServerAbort, "TTL 57 matches the server's packets", RuleTTLMatch}},
 
 		{"DESIGN-3.3/IP ID jump on a RST from a sender whose IDs step by 1", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
@@ -205,21 +206,21 @@ func TestRules(t *testing.T) {
 			r := c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			r.IPID = 40000
 			return merge(c)
-		}, want{OriginUnknown, PhaseResponse, CauseUnknown, "jumps by"}},
+		}, want{OriginUnknown, PhaseResponse, CauseUnknown, "jumps by", RuleIPIDJump}},
 
 		{"DESIGN-3.3/IP ID following the sender's own sequence", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
 			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			return merge(c)
-		}, want{OriginServer, PhaseResponse, CauseServerAbort, "follows the server's last"}},
+		}, want{OriginServer, PhaseResponse, CauseServerAbort, "follows the server's last", RuleIPIDFollows}},
 
 		{"DESIGN-3.8/seq beyond anything the sender sent", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq += 100000
 			return merge(c)
-		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "bytes beyond anything the server sent"}},
+		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "bytes beyond anything the server sent", RuleSeqBeyond}},
 
 		{"DESIGN-3.9/keep-alive reuse: request on a connection the server closed", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
@@ -230,7 +231,7 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq = c.sNxt
 			return merge(c)
-		}, want{OriginServer, PhaseClosing, CauseKeepaliveReuse, "TTL 57 matches"}},
+		}, want{OriginServer, PhaseClosing, CauseKeepaliveReuse, "TTL 57 matches", RuleTTLMatch}},
 
 		{"DESIGN-3.9/middlebox forgot an idle connection: nearer RST answering the first packet after the gap", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
@@ -240,7 +241,7 @@ func TestRules(t *testing.T) {
 			r := c.after(time.Millisecond).srv(capture.RST, "")
 			r.TTL, r.IPID, r.Window = 63, 0, 0
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseIdle, CauseIdleTimeout, "first packet after 6m"}},
+		}, want{OriginMiddlebox, PhaseIdle, CauseIdleTimeout, "first packet after 6m", RuleIdleAnswers}},
 
 		{"RFC8446-4.1.2/server resets the TLS handshake after the ClientHello", func() []capture.Packet {
 			c := newConv(40000)
@@ -249,20 +250,20 @@ func TestRules(t *testing.T) {
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, clientHello("example.com"))
 			c.after(c.rtt).srv(capture.RST|capture.ACK, "")
 			return merge(c)
-		}, want{OriginServer, PhaseTLSHandshake, CauseTLSReject, "TTL 57 matches"}},
+		}, want{OriginServer, PhaseTLSHandshake, CauseTLSReject, "TTL 57 matches", RuleTTLMatch}},
 
 		{"Linux-tcp_check_req/accept-queue overflow answers the handshake ACK", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq = c.sNxt
 			return merge(c)
-		}, want{OriginServer, PhaseEstablished, CauseBacklogOverflow, "TTL 57 matches"}},
+		}, want{OriginServer, PhaseEstablished, CauseBacklogOverflow, "TTL 57 matches", RuleTTLMatch}},
 
 		{"Zeek-issue-1119/a lone RST is backscatter, never the server", func() []capture.Packet {
 			c := newConv(40000)
 			c.srv(capture.RST|capture.ACK, "")
 			return merge(c)
-		}, want{OriginUnknown, PhaseMidstream, CauseUnknown, "no other packet of this connection"}},
+		}, want{OriginUnknown, PhaseMidstream, CauseUnknown, "no other packet of this connection", RuleLoneRST}},
 
 		{"RFC9293-3.10.7.1/a stack without the socket answers late data after its reset", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
@@ -271,20 +272,20 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq = c.pkts[len(c.pkts)-2].Ack
 			return merge(c)
-		}, want{OriginServer, PhaseAfterReset, CauseLateSegment, "TTL 57 matches"}},
+		}, want{OriginServer, PhaseAfterReset, CauseLateSegment, "TTL 57 matches", RuleTTLMatch}},
 
 		{"client aborts mid-response", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
 			c.after(time.Millisecond).cli(capture.RST|capture.ACK, "")
 			return merge(c)
-		}, want{OriginClient, PhaseResponse, CauseClientAbort, "TTL 64 matches the client's packets"}},
+		}, want{OriginClient, PhaseResponse, CauseClientAbort, "TTL 64 matches the client's packets", RuleTTLMatch}},
 
 		{"RFC9293-3.5+draft-boucadair-tcpm-rst-diagnostic-payload/text carried in a RST is shown", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.RST|capture.ACK, "blocked by policy 42")
 			return merge(c)
-		}, want{OriginServer, PhaseRequest, CauseServerAbort, `carries 20 bytes: "blocked by policy 42"`}},
+		}, want{OriginServer, PhaseRequest, CauseServerAbort, `carries 20 bytes: "blocked by policy 42"`, RulePayload}},
 
 		{"Cloudflare-SIGCOMM2023/IP ID copied from the packet it answers", func() []capture.Packet {
 			c := newConv(40000).handshake()
@@ -292,7 +293,7 @@ func TestRules(t *testing.T) {
 			r := c.after(c.rtt).srv(capture.RST|capture.ACK, "")
 			r.IPID = req.IPID
 			return merge(c)
-		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "copied from the client's last packet"}},
+		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "copied from the client's last packet", RuleIPIDCopied}},
 
 		{"RFC5961-3.2/the receiver keeps its connection after the RST", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
@@ -300,7 +301,7 @@ func TestRules(t *testing.T) {
 			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			c.after(100*time.Millisecond).cli(capture.ACK, "")
 			return merge(c)
-		}, want{OriginServer, PhaseResponse, CauseServerAbort, "the client kept its connection"}},
+		}, want{OriginServer, PhaseResponse, CauseServerAbort, "the client kept its connection", RuleAfterPeerGoesOn}},
 
 		{"Wang-IMC2017/Great Firewall burst: seq X+1460 after a RST", func() []capture.Packet {
 			c := newConv(40000).handshake()
@@ -312,7 +313,7 @@ func TestRules(t *testing.T) {
 				r.Seq = seq + jump
 			}
 			return merge(c)
-		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "Great Firewall"}}, // a burst keeps its event's phase
+		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "Great Firewall", RuleBurstGFWStep}}, // a burst keeps its event's phase
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,19 +322,24 @@ func TestRules(t *testing.T) {
 				t.Fatal("no verdict")
 			}
 			v := vs[len(vs)-1]
-			got := want{v.Origin, v.Phase, v.Cause, ""}
+			got := want{v.Origin, v.Phase, v.Cause, "", ""}
 			w := tt.want
-			w.evidence = ""
+			w.evidence, w.rule = "", ""
 			if got != w {
 				t.Errorf("got origin %v, phase %v, cause %v; want %v, %v, %v\nevidence:\n  %s",
 					v.Origin, v.Phase, v.Cause, w.origin, w.phase, w.cause, strings.Join(v.Evidence, "\n  "))
 			}
-			found := false
-			for _, e := range v.Evidence {
-				found = found || strings.Contains(e, tt.want.evidence)
+			var found *Finding
+			for i, f := range v.Findings {
+				if strings.Contains(f.Text, tt.want.evidence) && found == nil {
+					found = &v.Findings[i]
+				}
 			}
-			if !found {
-				t.Errorf("no evidence line holds %q:\n  %s", tt.want.evidence, strings.Join(v.Evidence, "\n  "))
+			switch {
+			case found == nil:
+				t.Errorf("no finding holds %q:\n  %s", tt.want.evidence, strings.Join(v.Evidence, "\n  "))
+			case found.Rule != tt.want.rule:
+				t.Errorf("the finding %q has rule %q, want %q", found.Text, found.Rule, tt.want.rule)
 			}
 			if (v.Origin == OriginUnknown) != (v.Confidence == 0) {
 				t.Errorf("origin %v with confidence %v", v.Origin, v.Confidence)
