@@ -3,7 +3,9 @@ package rstanalysis_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -45,7 +47,7 @@ func TestShardedSameVerdicts(t *testing.T) {
 	if _, err := gen.Generate(context.Background(), &buf, nil, cfg); err != nil {
 		t.Fatal(err)
 	}
-	inputs := map[string]func() capture.Source{"generated": func() capture.Source {
+	inputs := map[string]func(t *testing.T) capture.Source{"generated": func(t *testing.T) capture.Source {
 		src, err := capture.NewReader(bytes.NewReader(buf.Bytes()), "generated", capture.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -54,17 +56,20 @@ func TestShardedSameVerdicts(t *testing.T) {
 	}}
 	for _, f := range []string{"zeek/tcp_rst-inject-rae.pcap", "ndpi/reddit.pcap", "zeek/pop3_pop3.pcap", "chrissanders/synscan.pcapng"} {
 		path := filepath.Join(corpusDir, f)
-		inputs[f] = func() capture.Source {
+		inputs[f] = func(t *testing.T) capture.Source {
 			src, err := capture.Open(path, capture.Options{})
+			if errors.Is(err, fs.ErrNotExist) {
+				t.Skipf("public corpus not present at %s", corpusDir)
+			}
 			if err != nil {
-				t.Skipf("corpus: %v", err)
+				t.Fatal(err)
 			}
 			return src
 		}
 	}
 	for name, open := range inputs {
 		t.Run(name, func(t *testing.T) {
-			one := verdictsOf(t, open(), 0) // one Analyzer, no goroutines
+			one := verdictsOf(t, open(t), 0) // one Analyzer, no goroutines
 			if len(one) == 0 {
 				t.Fatal("no verdicts")
 			}
@@ -74,7 +79,7 @@ func TestShardedSameVerdicts(t *testing.T) {
 				n := c.n
 				t.Run(fmt.Sprintf("%dworkers_%dprocs", n, c.procs), func(t *testing.T) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
-					got := verdictsOf(t, open(), n)
+					got := verdictsOf(t, open(t), n)
 					if len(got) != len(one) {
 						t.Fatalf("%d verdicts, one worker gives %d", len(got), len(one))
 					}
