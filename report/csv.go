@@ -9,13 +9,15 @@ import (
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
-// csvHeader names the CSV columns; the names are the JSON keys, evidence last
-// because it is the longest.
+// csvHeader names the CSV columns: the JSON keys, except that the findings
+// become two columns, rules (each finding's rule id) and evidence (each
+// finding's text), last because it is the longest.
 var csvHeader = []string{"file", "frame", "ts", "client", "server", "from", "origin", "confidence",
 	"phase", "cause", "flags", "ttl", "seq", "ack", "rtt_ms", "midstream", "request", "response",
-	"event", "relation", "vantage", "evidence"}
+	"event", "relation", "vantage", "rules", "evidence"}
 
-// csvEvidenceSep joins evidence lines in one CSV field.
+// csvEvidenceSep joins the rule ids, and the evidence texts, of a verdict's
+// findings in one CSV field each.
 const csvEvidenceSep = " | "
 
 type csvWriter struct {
@@ -24,6 +26,7 @@ type csvWriter struct {
 	opts   Options
 	header bool
 	rec    []string
+	sb     strings.Builder
 }
 
 func newCSVWriter(w io.Writer, opts Options) *csvWriter {
@@ -52,7 +55,7 @@ func (c *csvWriter) Write(v *rstanalysis.Verdict) error {
 	r[12], r[13] = strconv.FormatUint(uint64(v.Seq), 10), strconv.FormatUint(uint64(v.Ack), 10)
 	r[14], r[15], r[16], r[17] = rtt, strconv.FormatBool(v.Midstream), v.Request, v.Response
 	r[18], r[19], r[20] = strconv.FormatUint(v.Event, 10), v.Relation, vantage(v)
-	r[21] = strings.Join(v.Evidence, csvEvidenceSep)
+	r[21], r[22] = joinFindings(&c.sb, v.Findings, true), joinFindings(&c.sb, v.Findings, false)
 	c.record(r)
 	if c.opts.Stream {
 		return c.flush()
@@ -91,4 +94,21 @@ func (c *csvWriter) flush() error {
 		c.err = c.cw.Error()
 	}
 	return c.out.flush()
+}
+
+// joinFindings joins the findings' rule ids (rules) or texts with
+// csvEvidenceSep, in their order; b is scratch space.
+func joinFindings(b *strings.Builder, fs []rstanalysis.Finding, rules bool) string {
+	b.Reset()
+	for i := range fs {
+		if i > 0 {
+			b.WriteString(csvEvidenceSep)
+		}
+		if rules {
+			b.WriteString(string(fs[i].Rule))
+		} else {
+			b.WriteString(fs[i].Text)
+		}
+	}
+	return b.String()
 }

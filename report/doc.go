@@ -14,12 +14,21 @@
 //   - markdown: the same tables as GitHub Markdown, with all the evidence in
 //     the cell.
 //   - csv: encoding/csv, a header row named like the JSON keys, one row per
-//     RST, evidence joined with " | ".
-//   - json: JSON Lines exactly per DESIGN.md §4 (frame, ts in RFC 3339 UTC
-//     with nine fraction digits, client and server as ip:port with IPv6 in
-//     brackets, from, origin, confidence in [0, 1] to two decimals, phase,
-//     cause, evidence as an array, never null) plus file, flags, ttl, seq,
-//     ack, rtt_ms, midstream, request, response, event, relation, vantage.
+//     RST; the findings become two columns, rules (their rule ids) and
+//     evidence (their texts), each joined with " | ".
+//   - json: JSON Lines, one object per RST with every key always present,
+//     in a fixed order, and an optional summary line; docs/json.md is the
+//     contract, field by field.
+//
+// # Files
+//
+// Each verdict is rendered once into a row (row.go), the cleaned fields
+// the text, markdown and details renderings share. text.go and markdown.go
+// are the two people formats, sharing the buffering (sheet.go), the
+// summaries and capture block (summary.go) and the details (details.go);
+// csv.go and json.go render the verdict itself. fields.go, escape.go and
+// render.go hold the field formatting, the escaping and the tablewriter
+// helper. The evidence every format shows is the verdict's Findings.
 //
 // # Streaming
 //

@@ -15,7 +15,7 @@ const (
 	FormatMarkdown
 	// FormatCSV is RFC 4180 CSV with a header row, one row per RST.
 	FormatCSV
-	// FormatJSON is JSON Lines, one object per RST (DESIGN.md §4).
+	// FormatJSON is JSON Lines, one object per RST (docs/json.md).
 	FormatJSON
 )
 

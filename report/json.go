@@ -7,32 +7,42 @@ import (
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
-// jsonVerdict is one JSON Lines object: the DESIGN.md §4 keys first, then
-// the extra ones.
+// jsonVerdict is one JSON Lines object, documented key by key in
+// docs/json.md: the contract's keys first (file to findings), then the
+// packet and exchange. Every key is always present; none is omitempty.
 type jsonVerdict struct {
-	File       string   `json:"file,omitempty"`
-	Frame      uint64   `json:"frame"`
-	TS         string   `json:"ts"`
-	Client     string   `json:"client"`
-	Server     string   `json:"server"`
-	From       string   `json:"from"`
-	Origin     string   `json:"origin"`
-	Confidence float64  `json:"confidence"`
-	Phase      string   `json:"phase"`
-	Cause      string   `json:"cause"`
-	Evidence   []string `json:"evidence"`
+	File       string        `json:"file"`
+	Frame      uint64        `json:"frame"`
+	TS         string        `json:"ts"`
+	Client     string        `json:"client"`
+	Server     string        `json:"server"`
+	From       string        `json:"from"`
+	Origin     string        `json:"origin"`
+	Confidence float64       `json:"confidence"`
+	Phase      string        `json:"phase"`
+	Cause      string        `json:"cause"`
+	Evidence   []string      `json:"evidence"`
+	Findings   []jsonFinding `json:"findings"`
 
-	Flags     string  `json:"flags"`
-	TTL       uint8   `json:"ttl"`
-	Seq       uint32  `json:"seq"`
-	Ack       uint32  `json:"ack"`
-	RTTms     float64 `json:"rtt_ms,omitempty"`
-	Midstream bool    `json:"midstream"`
-	Request   string  `json:"request,omitempty"`
-	Response  string  `json:"response,omitempty"`
-	Event     uint64  `json:"event"`
-	Relation  string  `json:"relation,omitempty"`
-	Vantage   string  `json:"vantage"`
+	Flags     string   `json:"flags"`
+	TTL       uint8    `json:"ttl"`
+	Seq       uint32   `json:"seq"`
+	Ack       uint32   `json:"ack"`
+	RTTms     *float64 `json:"rtt_ms"` // null when the RTT is unknown
+	Midstream bool     `json:"midstream"`
+	Request   string   `json:"request"`
+	Response  string   `json:"response"`
+	Event     uint64   `json:"event"`
+	Relation  string   `json:"relation"`
+	Vantage   string   `json:"vantage"`
+}
+
+// jsonFinding is one element of "findings".
+type jsonFinding struct {
+	Rule   string   `json:"rule"`
+	Weight float64  `json:"weight"`
+	Text   string   `json:"text"`
+	Frames []uint64 `json:"frames"` // [] when none, never null
 }
 
 // jsonSummary is the optional last line, {"summary":{...}}.
@@ -57,10 +67,20 @@ type jsonWriter struct {
 	enc  *json.Encoder
 	opts Options
 	tl   *tally
+
+	// reused by every Write: Encode is done with them when it returns.
+	// ev and fs are never nil, so that no findings encode as [].
+	jv  jsonVerdict
+	ev  []string
+	fs  []jsonFinding
+	rtt float64
 }
 
+// noFrames is the frames of a finding that names none: [] in JSON.
+var noFrames = []uint64{}
+
 func newJSONWriter(w io.Writer, opts Options) *jsonWriter {
-	j := &jsonWriter{out: newOut(w), opts: opts}
+	j := &jsonWriter{out: newOut(w), opts: opts, ev: []string{}, fs: []jsonFinding{}}
 	j.enc = json.NewEncoder(j.bw)
 	j.enc.SetEscapeHTML(false)
 	if opts.Summary {
@@ -76,24 +96,31 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 	if j.tl != nil {
 		j.tl.add(v)
 	}
-	ev := v.Evidence
-	if ev == nil {
-		ev = []string{}
+	j.ev, j.fs = j.ev[:0], j.fs[:0]
+	for i := range v.Findings {
+		f := &v.Findings[i]
+		frames := f.Frames
+		if frames == nil {
+			frames = noFrames
+		}
+		j.ev = append(j.ev, f.Text)
+		j.fs = append(j.fs, jsonFinding{Rule: string(f.Rule), Weight: weight(f.Weight), Text: f.Text, Frames: frames})
 	}
-	jv := jsonVerdict{
+	j.jv = jsonVerdict{
 		File: v.File, Frame: v.Frame, TS: timestamp(v.Time),
 		Client: endpoint(v.Client), Server: endpoint(v.Server),
 		From: v.From.String(), Origin: v.Origin.String(), Confidence: confidence(v.Confidence),
-		Phase: v.Phase.String(), Cause: v.Cause.String(), Evidence: ev,
-		Flags: v.Flags, TTL: v.TTL, Seq: v.Seq, Ack: v.Ack, RTTms: rttMillis(v.RTT),
+		Phase: v.Phase.String(), Cause: v.Cause.String(), Evidence: j.ev, Findings: j.fs,
+		Flags: v.Flags, TTL: v.TTL, Seq: v.Seq, Ack: v.Ack,
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
 	}
-	if v.RTT < 0 {
-		jv.RTTms = 0
+	if v.RTT > 0 {
+		j.rtt = rttMillis(v.RTT)
+		j.jv.RTTms = &j.rtt
 	}
 	if j.err == nil {
-		j.err = j.enc.Encode(&jv) // Encode ends the line
+		j.err = j.enc.Encode(&j.jv) // Encode ends the line
 	}
 	if j.opts.Stream {
 		return j.flush()

@@ -2,23 +2,14 @@ package report
 
 import (
 	"bytes"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
-	"fmt"
-	"io"
-	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
 	"github.com/rstscope/rstscope/internal/testenv"
 	"github.com/rstscope/rstscope/rstanalysis"
@@ -43,9 +34,9 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 3, Time: at(0), Client: ap("10.0.0.5:51000"), Server: ap("10.0.0.9:8080"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginServer, Confidence: 0.95,
 			Phase: rstanalysis.PhaseSYN, Cause: rstanalysis.CauseRefused,
-			Evidence: []string{
-				"answers the SYN with ack = ISN+1: the normal refusal (RFC 9293 §3.10.7.1)",
-				"ttl 64 matches the server's SYN-ACKs seen earlier on this host",
+			Findings: []rstanalysis.Finding{
+				{Rule: "seq.syn_answer", Weight: -2, Text: "answers the SYN with ack = ISN+1: the normal refusal (RFC 9293 §3.10.7.1)", Frames: []uint64{1}},
+				{Rule: "ttl.match", Weight: -1, Text: "ttl 64 matches the server's SYN-ACKs seen earlier on this host"},
 			},
 			Flags: "R.", TTL: 64, Seq: 0, Ack: 2717134850, Event: 3, Vantage: "client host",
 		},
@@ -53,11 +44,11 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 57, Time: at(1500 * time.Millisecond), Client: ap("192.168.1.20:53422"), Server: ap("93.184.216.34:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginMiddlebox, Confidence: 0.92,
 			Phase: rstanalysis.PhaseTLSHandshake, Cause: rstanalysis.CauseInjected,
-			Evidence: []string{
-				"ttl: 52 vs server 44 (8 hops nearer than the server)",
-				"ip id: 54321 after the server's 1204 (jump of 53117)",
-				"race: the server's ServerHello arrived 41.2ms after this RST",
-				"burst: 4 RSTs in 0.3ms at seq X, X+1460, X+4380 (Wang et al., IMC 2017)",
+			Findings: []rstanalysis.Finding{
+				{Rule: "ttl.mismatch", Weight: 1, Text: "ttl: 52 vs server 44 (8 hops nearer than the server)", Frames: []uint64{54}},
+				{Rule: "ipid.jump", Weight: 1, Text: "ip id: 54321 after the server's 1204 (jump of 53117)", Frames: []uint64{54}},
+				{Rule: "race.data_after_reset", Weight: 1, Text: "race: the server's ServerHello arrived 41.2ms after this RST", Frames: []uint64{61}},
+				{Rule: "burst.seq_jump", Weight: 0.6, Text: "burst: 4 RSTs in 0.3ms at seq X, X+1460, X+4380 (Wang et al., IMC 2017)", Frames: []uint64{58, 59, 60}},
 			},
 			Flags: "R", TTL: 52, Seq: 3098123001, RTT: 182400 * time.Microsecond,
 			Request: "TLS ClientHello sni=blocked.example.org", Event: 57, Vantage: "client host",
@@ -66,7 +57,7 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 58, Time: at(1500*time.Millisecond + 90*time.Microsecond), Client: ap("192.168.1.20:53422"), Server: ap("93.184.216.34:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginMiddlebox, Confidence: 0.92,
 			Phase: rstanalysis.PhaseTLSHandshake, Cause: rstanalysis.CauseInjected,
-			Evidence: []string{"ttl: 52 vs server 44 (8 hops nearer than the server)"},
+			Findings: []rstanalysis.Finding{{Rule: "ttl.mismatch", Weight: 1, Text: "ttl: 52 vs server 44 (8 hops nearer than the server)", Frames: []uint64{54}}},
 			Flags:    "R.", TTL: 52, Seq: 3098123001, Ack: 1774002113, RTT: 182400 * time.Microsecond,
 			Request: "TLS ClientHello sni=blocked.example.org", Event: 57, Relation: "same seq as #57, now with ACK",
 			Vantage: "client host",
@@ -75,7 +66,7 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 59, Time: at(1500*time.Millisecond + 180*time.Microsecond), Client: ap("192.168.1.20:53422"), Server: ap("93.184.216.34:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginMiddlebox, Confidence: 0.92,
 			Phase: rstanalysis.PhaseTLSHandshake, Cause: rstanalysis.CauseInjected,
-			Evidence: []string{"ttl: 52 vs server 44 (8 hops nearer than the server)"},
+			Findings: []rstanalysis.Finding{{Rule: "ttl.mismatch", Weight: 1, Text: "ttl: 52 vs server 44 (8 hops nearer than the server)", Frames: []uint64{54}}},
 			Flags:    "R.", TTL: 52, Seq: 3098124461, Ack: 1774002113, RTT: 182400 * time.Microsecond,
 			Request: "TLS ClientHello sni=blocked.example.org", Event: 57, Relation: "seq #57+1460",
 			Vantage: "client host",
@@ -84,7 +75,7 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 60, Time: at(1500*time.Millisecond + 301*time.Microsecond), Client: ap("192.168.1.20:53422"), Server: ap("93.184.216.34:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginMiddlebox, Confidence: 0.92,
 			Phase: rstanalysis.PhaseTLSHandshake, Cause: rstanalysis.CauseInjected,
-			Evidence: []string{"ttl: 52 vs server 44 (8 hops nearer than the server)"},
+			Findings: []rstanalysis.Finding{{Rule: "ttl.mismatch", Weight: 1, Text: "ttl: 52 vs server 44 (8 hops nearer than the server)", Frames: []uint64{54}}},
 			Flags:    "R.", TTL: 52, Seq: 3098127381, Ack: 1774002113, RTT: 182400 * time.Microsecond,
 			Request: "TLS ClientHello sni=blocked.example.org", Event: 57, Relation: "seq #57+4380",
 			Vantage: "client host",
@@ -93,10 +84,10 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 311, Time: at(12*time.Second + 4567*time.Microsecond), Client: ap("[2001:db8:1::10]:40112"), Server: ap("[2001:db8:2::443]:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginServer, Confidence: 0.8,
 			Phase: rstanalysis.PhaseResponse, Cause: rstanalysis.CauseServerAbort,
-			Evidence: []string{
-				"seq = the server's next sequence number: its own stack aborted",
-				"hop limit 57 matches the server's packets (7 hops)",
-				"the server had sent 14600 of 52000 announced bytes",
+			Findings: []rstanalysis.Finding{
+				{Rule: "seq.next", Weight: -1, Text: "seq = the server's next sequence number: its own stack aborted", Frames: []uint64{309}},
+				{Rule: "ttl.match", Weight: -1, Text: "hop limit 57 matches the server's packets (7 hops)", Frames: []uint64{309}},
+				{Rule: "payload.short_body", Weight: 0, Text: "the server had sent 14600 of 52000 announced bytes", Frames: []uint64{309}},
 			},
 			Flags: "R.", TTL: 57, Seq: 401224, Ack: 88121, RTT: 23100 * time.Microsecond,
 			Request: "GET api.example.com/v1/items?page=2", Response: "HTTP 200, Content-Length 52000",
@@ -106,9 +97,9 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 802, Time: at(40*time.Second + 250*time.Millisecond), Client: ap("10.0.0.5:49152"), Server: ap("10.20.0.7:5432"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginMiddlebox, Confidence: 0.6,
 			Phase: rstanalysis.PhaseMidstream, Cause: rstanalysis.CauseIdleTimeout, Midstream: true,
-			Evidence: []string{
-				"answers the first segment after 412s idle within 0.2ms, faster than any reply from the server",
-				"ttl: 63 vs server 61 (2 hops nearer than the server)",
+			Findings: []rstanalysis.Finding{
+				{Rule: "timing.too_fast", Weight: 2, Text: "answers the first segment after 412s idle within 0.2ms, faster than any reply from the server", Frames: []uint64{801}},
+				{Rule: "ttl.mismatch", Weight: 1, Text: "ttl: 63 vs server 61 (2 hops nearer than the server)", Frames: []uint64{800}},
 			},
 			Flags: "R", TTL: 63, Seq: 1190000, Event: 802, Vantage: "between client and server",
 		},
@@ -116,9 +107,9 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 1200, Time: at(55 * time.Second), Client: ap("10.0.0.5:51514"), Server: ap("10.0.0.9:8080"),
 			From: rstanalysis.Client, Origin: rstanalysis.OriginClient, Confidence: 0.85,
 			Phase: rstanalysis.PhaseResponse, Cause: rstanalysis.CauseClientAbort,
-			Evidence: []string{
-				"ttl 64, 0 hops: sent by the capturing host itself",
-				"seq = the client's next sequence number",
+			Findings: []rstanalysis.Finding{
+				{Rule: "ttl.local", Weight: -2, Text: "ttl 64, 0 hops: sent by the capturing host itself"},
+				{Rule: "seq.next", Weight: -1, Text: "seq = the client's next sequence number", Frames: []uint64{1199}},
 			},
 			Flags: "R.", TTL: 64, Seq: 5500, Ack: 913000, RTT: 150 * time.Microsecond,
 			Request: "POST 10.0.0.9:8080/upload", Response: "HTTP 100 Continue",
@@ -134,9 +125,9 @@ func fixture() []rstanalysis.Verdict {
 			Frame: 1502, Time: at(61*time.Second + 7*time.Millisecond), Client: ap("[2001:db8:1::10]:40200"), Server: ap("[2001:db8:2::443]:443"),
 			From: rstanalysis.Server, Origin: rstanalysis.OriginServer, Confidence: 0.75,
 			Phase: rstanalysis.PhaseClosing, Cause: rstanalysis.CauseKeepaliveReuse,
-			Evidence: []string{
-				"the server's FIN came 4.9s before this request: keep-alive reuse race",
-				"seq = the ack of the client's request: no socket left on the server",
+			Findings: []rstanalysis.Finding{
+				{Rule: "idle.keepalive_race", Weight: 0.6, Text: "the server's FIN came 4.9s before this request: keep-alive reuse race", Frames: []uint64{1490, 1501}},
+				{Rule: "seq.no_socket", Weight: -0.3, Text: "seq = the ack of the client's request: no socket left on the server", Frames: []uint64{1501}},
 			},
 			Flags: "R", TTL: 57, Seq: 99817, RTT: 22900 * time.Microsecond,
 			Request: "GET api.example.com/v1/health", Event: 1502, Vantage: "client host",
@@ -161,6 +152,15 @@ func twoFiles() []rstanalysis.Verdict {
 		}
 	}
 	return vs
+}
+
+// texts is what the evidence shows for v: its findings' texts, in order.
+func texts(v *rstanalysis.Verdict) []string {
+	ts := make([]string, len(v.Findings))
+	for i, f := range v.Findings {
+		ts[i] = f.Text
+	}
+	return ts
 }
 
 func render(t testing.TB, f Format, opts Options, vs []rstanalysis.Verdict, s Summary) []byte {
@@ -219,279 +219,6 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestTableFitsWidth(t *testing.T) {
-	for _, width := range []int{0, 200} {
-		t.Run(fmt.Sprintf("width=%d", width), func(t *testing.T) {
-			out := render(t, FormatTable, Options{Width: width}, fixture(), fixtureSummary)
-			limit := width
-			if limit == 0 {
-				limit = defaultWidth
-			}
-			for i, line := range strings.Split(string(out), "\n") {
-				if w := twwidth.Width(line); w > limit {
-					t.Errorf("line %d is %d columns, want at most %d:\n%s", i+1, w, limit, line)
-				}
-			}
-		})
-	}
-}
-
-var tsRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$`)
-
-func TestJSONContract(t *testing.T) {
-	vs := fixture()
-	// Out-of-range and unrounded confidences must still honour the contract.
-	vs = append(vs, vs[0], vs[0], vs[0], vs[0])
-	n := len(vs)
-	vs[n-4].Confidence = math.NaN()
-	vs[n-3].Confidence = 1.5
-	vs[n-2].Confidence = -0.2
-	vs[n-1].Confidence = 0.876
-	wantConf := map[int]float64{n - 4: 0, n - 3: 1, n - 2: 0, n - 1: 0.88}
-
-	out := render(t, FormatJSON, Options{}, vs, Summary{})
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(vs) {
-		t.Fatalf("got %d lines, want %d", len(lines), len(vs))
-	}
-	required := map[string]string{ // key → JSON type
-		"frame": "number", "ts": "string", "client": "string", "server": "string", "from": "string",
-		"origin": "string", "confidence": "number", "phase": "string", "cause": "string", "evidence": "array",
-		"flags": "string", "ttl": "number", "seq": "number", "ack": "number", "midstream": "bool",
-		"event": "number", "vantage": "string",
-	}
-	for i, line := range lines {
-		v := &vs[i]
-		t.Run(fmt.Sprintf("line%d_frame%d", i+1, v.Frame), func(t *testing.T) {
-			var m map[string]any
-			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				t.Fatalf("not JSON: %v\n%s", err, line)
-			}
-			for k, typ := range required {
-				got, ok := m[k]
-				if !ok {
-					t.Errorf("key %q missing", k)
-					continue
-				}
-				if jt := jsonType(got); jt != typ {
-					t.Errorf("key %q is a %s, want %s", k, jt, typ)
-				}
-			}
-			if got := m["frame"]; got != float64(v.Frame) {
-				t.Errorf("frame = %v, want %d", got, v.Frame)
-			}
-			ts, _ := m["ts"].(string)
-			if !tsRE.MatchString(ts) {
-				t.Errorf("ts %q is not RFC 3339 UTC with 9 fraction digits", ts)
-			}
-			if pt, err := time.Parse(time.RFC3339Nano, ts); err != nil || !pt.Equal(v.Time) {
-				t.Errorf("ts %q parses to %v, %v; want %v", ts, pt, err, v.Time)
-			}
-			for _, k := range []string{"client", "server"} {
-				s, _ := m[k].(string)
-				want := v.Client
-				if k == "server" {
-					want = v.Server
-				}
-				got, err := netip.ParseAddrPort(s)
-				if err != nil || got != want {
-					t.Errorf("%s %q parses to %v, %v; want %v", k, s, got, err, want)
-				}
-				if want.Addr().Is6() && !strings.HasPrefix(s, "[") {
-					t.Errorf("%s %q: IPv6 address without brackets", k, s)
-				}
-			}
-			c, _ := m["confidence"].(float64)
-			if c < 0 || c > 1 || c != math.Round(c*100)/100 {
-				t.Errorf("confidence %v not in [0, 1] with 2 decimals", c)
-			}
-			if want, ok := wantConf[i]; ok && c != want {
-				t.Errorf("confidence %v, want %v", c, want)
-			}
-			ev, _ := m["evidence"].([]any)
-			if len(ev) != len(v.Evidence) {
-				t.Errorf("evidence has %d items, want %d", len(ev), len(v.Evidence))
-			}
-			for k, present := range map[string]bool{
-				"file": v.File != "", "rtt_ms": v.RTT > 0, "request": v.Request != "",
-				"response": v.Response != "", "relation": v.Relation != "",
-			} {
-				if _, ok := m[k]; ok != present {
-					t.Errorf("key %q present = %v, want %v", k, ok, present)
-				}
-			}
-			if v.RTT > 0 && m["rtt_ms"] != float64(v.RTT)/1e6 {
-				t.Errorf("rtt_ms = %v, want %v", m["rtt_ms"], float64(v.RTT)/1e6)
-			}
-		})
-	}
-}
-
-func jsonType(v any) string {
-	switch v.(type) {
-	case float64:
-		return "number"
-	case string:
-		return "string"
-	case bool:
-		return "bool"
-	case []any:
-		return "array"
-	case nil:
-		return "null"
-	}
-	return fmt.Sprintf("%T", v)
-}
-
-func TestJSONSummaryLine(t *testing.T) {
-	vs := fixture()
-	out := render(t, FormatJSON, Options{Summary: true}, vs, fixtureSummary)
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(vs)+1 {
-		t.Fatalf("got %d lines, want %d verdicts and a summary", len(lines), len(vs))
-	}
-	var last struct {
-		Summary struct {
-			Verdicts int            `json:"verdicts"`
-			RSTs     uint64         `json:"rsts"`
-			ByOrigin map[string]int `json:"by_origin"`
-			ByCause  map[string]int `json:"by_cause"`
-		} `json:"summary"`
-	}
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
-		t.Fatal(err)
-	}
-	s := last.Summary
-	if s.Verdicts != len(vs) || s.RSTs != fixtureSummary.RSTs {
-		t.Errorf("verdicts, rsts = %d, %d; want %d, %d", s.Verdicts, s.RSTs, len(vs), fixtureSummary.RSTs)
-	}
-	wantOrigin := map[string]int{}
-	wantCause := map[string]int{}
-	for _, v := range vs {
-		wantOrigin[v.Origin.String()]++
-		wantCause[v.Cause.String()]++
-	}
-	for o, n := range s.ByOrigin {
-		if n != wantOrigin[o] {
-			t.Errorf("by_origin[%s] = %d, want %d", o, n, wantOrigin[o])
-		}
-	}
-	for c, n := range wantCause {
-		if s.ByCause[c] != n {
-			t.Errorf("by_cause[%s] = %d, want %d", c, s.ByCause[c], n)
-		}
-	}
-}
-
-func TestCSVRoundTrip(t *testing.T) {
-	vs := fixture()
-	out := render(t, FormatCSV, Options{}, vs, fixtureSummary)
-	recs, err := csv.NewReader(bytes.NewReader(out)).ReadAll()
-	if err != nil {
-		t.Fatalf("CSV does not parse: %v", err)
-	}
-	if len(recs) != len(vs)+1 {
-		t.Fatalf("got %d records, want a header and %d rows", len(recs), len(vs))
-	}
-	if got := strings.Join(recs[0], ","); got != strings.Join(csvHeader, ",") {
-		t.Errorf("header = %s", got)
-	}
-	col := map[string]int{}
-	for i, h := range recs[0] {
-		col[h] = i
-	}
-	for i, v := range vs {
-		r := recs[i+1]
-		t.Run(fmt.Sprintf("frame%d", v.Frame), func(t *testing.T) {
-			checks := map[string]string{
-				"frame": strconv.FormatUint(v.Frame, 10), "ts": timestamp(v.Time),
-				"client": v.Client.String(), "server": v.Server.String(), "origin": v.Origin.String(),
-				"cause": v.Cause.String(), "phase": v.Phase.String(), "request": v.Request,
-				"midstream": strconv.FormatBool(v.Midstream),
-			}
-			for k, want := range checks {
-				if got := r[col[k]]; got != want {
-					t.Errorf("%s = %q, want %q", k, got, want)
-				}
-			}
-			var ev []string
-			if s := r[col["evidence"]]; s != "" {
-				ev = strings.Split(s, csvEvidenceSep)
-			}
-			if strings.Join(ev, "\n") != strings.Join(v.Evidence, "\n") || len(ev) != len(v.Evidence) {
-				t.Errorf("evidence = %q, want %q", ev, v.Evidence)
-			}
-		})
-	}
-}
-
-func TestTally(t *testing.T) {
-	vs := fixture()
-	tl := newTally()
-	for i := range vs {
-		tl.add(&vs[i])
-	}
-	if tl.total != len(vs) {
-		t.Fatalf("total = %d, want %d", tl.total, len(vs))
-	}
-	sum := 0
-	for _, n := range tl.byOrigin {
-		sum += n
-	}
-	if sum != len(vs) {
-		t.Errorf("origins add up to %d, want %d", sum, len(vs))
-	}
-	rowSum, share := 0, 0.0
-	for _, r := range tl.causeRows() {
-		rowSum += r.rsts
-		share += r.share
-	}
-	if rowSum != len(vs) || math.Abs(share-1) > 1e-9 {
-		t.Errorf("origin × cause rows add up to %d RSTs and share %v, want %d and 1", rowSum, share, len(vs))
-	}
-	srvSum := 0
-	for _, r := range tl.serverRows() {
-		srvSum += r.rsts
-	}
-	if srvSum != len(vs) {
-		t.Errorf("server rows add up to %d, want %d", srvSum, len(vs))
-	}
-
-	// Counted by hand from the fixture.
-	cases := []struct {
-		name string
-		got  any
-		want any
-	}{
-		{"connections", len(tl.conns), 7},
-		{"servers", len(tl.servers), 5},
-		{"middlebox RSTs", tl.byOrigin[rstanalysis.OriginMiddlebox], 5},
-		{"server RSTs", tl.byOrigin[rstanalysis.OriginServer], 3},
-		{"first cause row", fmt.Sprint(tl.causeRows()[0]), fmt.Sprint(causeRow{rstanalysis.OriginServer, rstanalysis.CauseKeepaliveReuse, 1, 0.1, 1, 1})},
-		{"top server", endpoint(tl.serverRows()[0].server), "93.184.216.34:443"},
-		{"top server connections", tl.serverRows()[0].conns, 1},
-		{"IPv6 server", serverSummary(tl, "[2001:db8:2::443]:443"), "2 RSTs; server 2; keepalive_reuse 1, server_abort 1"},
-		{"IPv4 server", serverSummary(tl, "10.0.0.9:8080"), "2 RSTs; client 1, server 1; client_abort 1, refused 1"},
-		{"vantage", tl.vantageNote(), "client host (5 connections), between client and server (1 connection), unknown (1 connection)"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if tc.got != tc.want {
-				t.Errorf("got %v, want %v", tc.got, tc.want)
-			}
-		})
-	}
-}
-
-func serverSummary(tl *tally, server string) string {
-	for _, r := range tl.serverRows() {
-		if endpoint(r.server) == server {
-			return fmt.Sprintf("%d RSTs; %s; %s", r.rsts, r.origins, r.causes)
-		}
-	}
-	return "no row for " + server
 }
 
 func TestParseFormat(t *testing.T) {
@@ -624,163 +351,35 @@ func TestWriterErrors(t *testing.T) {
 	})
 }
 
-// TestWriteKeepsNoAlias checks that a buffering writer copies the verdict:
-// the pipeline may reuse its Verdict for the next RST.
+// TestWriteKeepsNoAlias checks that a buffering writer keeps nothing of
+// the verdict it is given: the pipeline may reuse its Verdict, findings and
+// all, for the next RST.
 func TestWriteKeepsNoAlias(t *testing.T) {
-	var want, got bytes.Buffer
-	vs := fixture()
-	ww := NewWriter(FormatTable, &want, Options{Verbose: true})
-	gw := NewWriter(FormatTable, &got, Options{Verbose: true})
-	var reused rstanalysis.Verdict
-	for i := range vs {
-		if err := ww.Write(&vs[i]); err != nil {
-			t.Fatal(err)
-		}
-		reused = vs[i]
-		reused.Evidence = append(reused.Evidence[:0:0], vs[i].Evidence...)
-		if err := gw.Write(&reused); err != nil {
-			t.Fatal(err)
-		}
-		reused.Frame, reused.Origin = 999999, rstanalysis.OriginClient
-		for j := range reused.Evidence {
-			reused.Evidence[j] = "overwritten"
-		}
-	}
-	_, _ = ww.Close(fixtureSummary), gw.Close(fixtureSummary)
-	if got.String() != want.String() {
-		t.Errorf("output changed when the caller reused its Verdict:\n%s", testenv.LineDiff(want.String(), got.String()))
-	}
-}
-
-func TestClean(t *testing.T) {
-	cases := []struct{ name, in, want string }{
-		{"plain", "GET example.com/", "GET example.com/"},
-		{"unicode kept", "ttl: 64 → 57 (7 hops)", "ttl: 64 → 57 (7 hops)"},
-		{"ansi escape", "GET evil/\x1b[2J", `GET evil/\x1b[2J`},
-		{"newline and tab", "a\nb\tc", `a\x0ab\x09c`},
-		{"invalid utf-8", "host=\xff\xfe", `host=\xff\xfe`},
-		{"c1 control", "x\u0085y", `x\x85y`},
-		{"bidi override", "a\u202eb", `a\u202eb`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := clean(tc.in); got != tc.want {
-				t.Errorf("clean(%q) = %q, want %q", tc.in, got, tc.want)
+	for _, f := range []Format{FormatTable, FormatMarkdown} {
+		t.Run(f.String(), func(t *testing.T) {
+			var want, got bytes.Buffer
+			vs := fixture()
+			ww := NewWriter(f, &want, Options{Verbose: true})
+			gw := NewWriter(f, &got, Options{Verbose: true})
+			var reused rstanalysis.Verdict
+			for i := range vs {
+				if err := ww.Write(&vs[i]); err != nil {
+					t.Fatal(err)
+				}
+				reused = vs[i]
+				reused.Findings = append(reused.Findings[:0:0], vs[i].Findings...)
+				if err := gw.Write(&reused); err != nil {
+					t.Fatal(err)
+				}
+				reused.Frame, reused.Origin, reused.Request = 999999, rstanalysis.OriginClient, "overwritten"
+				for j := range reused.Findings {
+					reused.Findings[j] = rstanalysis.Finding{Rule: "x.overwritten", Text: "overwritten"}
+				}
+			}
+			_, _ = ww.Close(fixtureSummary), gw.Close(fixtureSummary)
+			if got.String() != want.String() {
+				t.Errorf("output changed when the caller reused its Verdict:\n%s", testenv.LineDiff(want.String(), got.String()))
 			}
 		})
-	}
-}
-
-func TestTruncate(t *testing.T) {
-	cases := []struct {
-		name  string
-		in    string
-		width int
-		want  string
-	}{
-		{"fits", "abc", 3, "abc"},
-		{"cut", "abcdef", 4, "abc…"},
-		{"cut drops trailing space", "ab cdef", 4, "ab…"},
-		{"arrow counts one column", "a → bcdef", 5, "a →…"},
-		{"tiny", "abcdef", 1, "…"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			got := truncate(tc.in, tc.width)
-			if got != tc.want {
-				t.Errorf("truncate(%q, %d) = %q, want %q", tc.in, tc.width, got, tc.want)
-			}
-			if w := twwidth.Width(got); w > max(tc.width, 1) {
-				t.Errorf("result is %d columns wide, want at most %d", w, tc.width)
-			}
-		})
-	}
-}
-
-func TestMarkdownEscapes(t *testing.T) {
-	v := fixture()[0]
-	v.Request = "GET a.example/x|y *z* `c` <script>"
-	v.Evidence = []string{"pipe | inside"}
-	out := string(render(t, FormatMarkdown, Options{}, []rstanalysis.Verdict{v}, Summary{}))
-	for _, want := range []string{`x\|y \*z\* \` + "`c\\` &lt;script>", `pipe \| inside`} {
-		if !strings.Contains(out, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, out)
-		}
-	}
-	// Every row of the RST table has the header's number of cells.
-	for _, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "| ") && strings.Contains(line, "10.0.0.9:8080 ") && strings.Contains(line, "10.0.0.5") {
-			cells := len(regexp.MustCompile(`(^|[^\\])\|`).FindAllString(line, -1)) - 1
-			if cells != len(mdRSTHeader) {
-				t.Errorf("row has %d cells, want %d: %s", cells, len(mdRSTHeader), line)
-			}
-		}
-	}
-}
-
-func BenchmarkJSONWrite(b *testing.B) {
-	vs := fixture()
-	var buf bytes.Buffer
-	w := NewWriter(FormatJSON, &buf, Options{})
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if err := w.Write(&vs[i%len(vs)]); err != nil {
-			b.Fatal(err)
-		}
-		if buf.Len() > 1<<20 {
-			buf.Reset()
-		}
-	}
-}
-
-// TestMaxRows checks the cap on the RST table: the first MaxRows verdicts
-// are listed, a line counts the others, the summaries still count all of
-// them, and the writer keeps no more than MaxRows verdicts.
-func TestMaxRows(t *testing.T) {
-	vs := fixture()
-	if len(vs) < 4 {
-		t.Fatalf("fixture has %d verdicts; the test needs at least 4", len(vs))
-	}
-	frame := func(v rstanalysis.Verdict) string { return " " + strconv.FormatUint(v.Frame, 10) + " " }
-	for _, md := range []bool{false, true} {
-		f := FormatTable
-		if md {
-			f = FormatMarkdown
-		}
-		all := string(render(t, f, Options{Width: 200}, vs, Summary{}))
-		capped := string(render(t, f, Options{Width: 200, MaxRows: 2}, vs, Summary{}))
-		want := fmt.Sprintf("%d more RSTs are not listed: the table stops at the first 2", len(vs)-2)
-		if !strings.Contains(capped, want) {
-			t.Errorf("%v: no line %q in\n%s", f, want, capped)
-		}
-		if strings.Contains(all, "not listed") {
-			t.Errorf("%v: uncapped output says RSTs are not listed", f)
-		}
-		// The summaries, after the RST table, are the same.
-		sumAt := func(s string) string {
-			i := strings.Index(s, "origin and cause")
-			if i < 0 {
-				t.Fatalf("%v: no summary in\n%s", f, s)
-			}
-			return s[i:]
-		}
-		if sumAt(all) != sumAt(capped) {
-			t.Errorf("%v: summaries differ with MaxRows 2:\n%s\nwant\n%s", f, sumAt(capped), sumAt(all))
-		}
-		table := capped[:strings.Index(capped, "not listed")]
-		for i, v := range vs {
-			if listed := strings.Contains(table, frame(v)) || strings.Contains(table, "| "+strconv.FormatUint(v.Frame, 10)+" |"); listed != (i < 2) {
-				t.Errorf("%v: frame %d listed = %v, want %v", f, v.Frame, listed, i < 2)
-			}
-		}
-	}
-	w := newTableWriter(io.Discard, Options{MaxRows: 2}, false)
-	for i := range vs {
-		if err := w.Write(&vs[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(w.rows) != 2 || w.unlisted != len(vs)-2 || w.tally.total != len(vs) {
-		t.Errorf("kept %d rows, %d unlisted, %d tallied; want 2, %d, %d", len(w.rows), w.unlisted, w.tally.total, len(vs)-2, len(vs))
 	}
 }

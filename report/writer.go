@@ -5,12 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net/netip"
-	"strconv"
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -133,9 +128,9 @@ type Summary struct {
 func NewWriter(f Format, w io.Writer, opts Options) Writer {
 	switch f {
 	case FormatTable:
-		return newTableWriter(w, opts, false)
+		return newTextWriter(w, opts)
 	case FormatMarkdown:
-		return newTableWriter(w, opts, true)
+		return newMarkdownWriter(w, opts)
 	case FormatCSV:
 		return newCSVWriter(w, opts)
 	case FormatJSON:
@@ -181,102 +176,4 @@ func (o *out) check() error {
 		return ErrClosed
 	}
 	return nil
-}
-
-// --- field rendering shared by the formats ---
-
-// tsLayout is RFC 3339 in UTC with exactly nine fraction digits
-// (DESIGN.md §4), so timestamps sort as strings.
-const tsLayout = "2006-01-02T15:04:05.000000000Z"
-
-func timestamp(t time.Time) string { return t.UTC().Format(tsLayout) }
-
-// endpoint renders ip:port with IPv6 in brackets; "" for a missing endpoint.
-func endpoint(ap netip.AddrPort) string {
-	if !ap.IsValid() {
-		return ""
-	}
-	return ap.String()
-}
-
-// confidence clamps c into [0, 1] and rounds it to two decimals; NaN is 0.
-func confidence(c float64) float64 {
-	switch {
-	case math.IsNaN(c) || c <= 0:
-		return 0
-	case c >= 1:
-		return 1
-	}
-	return math.Round(c*100) / 100
-}
-
-func confText(c float64) string { return strconv.FormatFloat(confidence(c), 'f', 2, 64) }
-
-// rttMillis is the RTT in milliseconds, rounded to the microsecond.
-func rttMillis(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
-
-func rttText(d time.Duration) string {
-	if d <= 0 {
-		return ""
-	}
-	return strconv.FormatFloat(rttMillis(d), 'f', -1, 64) + "ms"
-}
-
-// isFollower reports whether v is a later RST of an event that began at an
-// earlier frame.
-func isFollower(v *rstanalysis.Verdict) bool { return v.Event != 0 && v.Event != v.Frame }
-
-// clean makes text from the wire safe for a terminal or document: control
-// characters (an ANSI escape in a Host header) and invalid UTF-8 become
-// \xNN or \uNNNN escapes.
-func clean(s string) string {
-	ok := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(s[i]))
-		case unicode.IsControl(r) && r < 0x100:
-			b.WriteString(`\x`)
-			b.WriteString(hex2(byte(r)))
-		case !unicode.IsPrint(r) && r != ' ':
-			q := strconv.QuoteRuneToASCII(r) // '\u202e'
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-func hex2(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&0xf]})
-}
-
-// vantage is v.Vantage, "unknown" when the analysis left it empty.
-func vantage(v *rstanalysis.Verdict) string {
-	if v.Vantage == "" {
-		return "unknown"
-	}
-	return v.Vantage
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
