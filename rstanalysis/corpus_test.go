@@ -218,7 +218,7 @@ func TestCorpus(t *testing.T) {
 				if v.Origin == rstanalysis.OriginUnknown && v.Confidence != 0 {
 					t.Errorf("frame %d: unknown origin with confidence %v", v.Frame, v.Confidence)
 				}
-				if len(v.Evidence) == 0 {
+				if len(v.Findings) == 0 {
 					t.Errorf("frame %d: no evidence", v.Frame)
 				}
 			}
@@ -323,7 +323,7 @@ func TestCorpusInjectedRST(t *testing.T) {
 	for _, v := range vs {
 		if o, ok := want[v.Frame]; ok {
 			if v.Origin != o {
-				t.Errorf("frame %d: origin %v, want %v; evidence:\n  %s", v.Frame, v.Origin, o, strings.Join(v.Evidence, "\n  "))
+				t.Errorf("frame %d: origin %v, want %v; evidence:\n  %s", v.Frame, v.Origin, o, strings.Join(v.Texts(), "\n  "))
 			}
 			delete(want, v.Frame)
 		}

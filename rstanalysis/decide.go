@@ -30,10 +30,6 @@ func (pd *pending) decide() {
 	v := &pd.v
 	forged, genuine, hard := pd.fs.sums()
 	v.Findings = pd.fs.sorted()
-	v.Evidence = make([]string, len(v.Findings))
-	for i, f := range v.Findings {
-		v.Evidence[i] = f.Text
-	}
 	switch {
 	case pd.lone:
 		v.Origin, v.Confidence = OriginUnknown, 0

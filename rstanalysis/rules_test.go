@@ -327,7 +327,7 @@ func TestRules(t *testing.T) {
 			w.evidence, w.rule = "", ""
 			if got != w {
 				t.Errorf("got origin %v, phase %v, cause %v; want %v, %v, %v\nevidence:\n  %s",
-					v.Origin, v.Phase, v.Cause, w.origin, w.phase, w.cause, strings.Join(v.Evidence, "\n  "))
+					v.Origin, v.Phase, v.Cause, w.origin, w.phase, w.cause, strings.Join(v.Texts(), "\n  "))
 			}
 			var found *Finding
 			for i, f := range v.Findings {
@@ -337,7 +337,7 @@ func TestRules(t *testing.T) {
 			}
 			switch {
 			case found == nil:
-				t.Errorf("no finding holds %q:\n  %s", tt.want.evidence, strings.Join(v.Evidence, "\n  "))
+				t.Errorf("no finding holds %q:\n  %s", tt.want.evidence, strings.Join(v.Texts(), "\n  "))
 			case found.Rule != tt.want.rule:
 				t.Errorf("the finding %q has rule %q, want %q", found.Text, found.Rule, tt.want.rule)
 			}

@@ -108,10 +108,6 @@ type Verdict struct {
 	// Findings are the rules that fired, strongest first (by |Weight|, ties
 	// in the order the rules ran).
 	Findings []Finding
-	// Evidence lists the Findings' texts, in the same order.
-	//
-	// Deprecated: read Findings.
-	Evidence []string
 
 	// Flags is the RST's TCP flags as tcpdump prints them ("R", "R.").
 	Flags string
@@ -149,6 +145,16 @@ type Verdict struct {
 // (DESIGN.md §3), the part after what it found. Rules lists every id; an id
 // once published keeps its meaning.
 type RuleID string
+
+// Texts returns the findings' texts, in order: the verdict's evidence in
+// words.
+func (v *Verdict) Texts() []string {
+	t := make([]string, len(v.Findings))
+	for i, f := range v.Findings {
+		t[i] = f.Text
+	}
+	return t
+}
 
 // Finding is one rule that fired for one RST.
 type Finding struct {
