@@ -68,5 +68,26 @@
 // Options.Filter and LiveOptions.Filter are tcpdump expressions compiled by
 // libpcap. For files they are compiled per link type on first use and run
 // on the raw frame before decoding (pcap_offline_filter); live, the kernel
-// runs them and rejected frames never reach the process.
+// runs them and rejected frames never reach the process. A raw IP file's
+// link type (LINKTYPE_RAW 101, or DLT_RAW 12 or 14 as some writers leave
+// it) is compiled as the host's DLT_RAW, the only raw IP value libpcap
+// knows.
+//
+// # Files
+//
+//   - source.go, packet.go, errors.go: the Source interface, Packet and
+//     Flags, Stats, and the error types.
+//   - file.go, pcap.go: reading capture files (pcapgo for pcapng, this
+//     package's own classic pcap reader), damage reporting.
+//   - live.go: live capture with libpcap.
+//   - filter.go: BPF filters for files, and the LINKTYPE to DLT mapping.
+//   - decode.go: the decoder, its parsers by first layer, the fast path, and
+//     filling a Packet from what the layers found.
+//   - link.go: link layers and link types: Ethernet with 802.1Q and QinQ,
+//     FDDI, MPLS, the raw IP link type numbers, SupportedLinkType.
+//   - ip.go: IPv4 and IPv6 (extension headers) and the state they share
+//     with the TCP layer.
+//   - tcp.go: the TCP header and its option kinds.
+//   - testdata/fuzz: the fuzz targets' seed corpus, written from
+//     seeds_test.go.
 package capture

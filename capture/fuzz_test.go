@@ -2,46 +2,22 @@ package capture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
 
-// addFrameSeeds seeds f with frames of every link type and layer the decoder follows.
-func addFrameSeeds(f *testing.F) {
-	v4, v6 := v4Get(f), v6Syn(f)
-	for _, s := range []struct {
-		lt    layers.LinkType
-		frame []byte
-	}{
-		{layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeIPv4), v4)},
-		{layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeQinQ), vlanTag(1, layers.EthernetTypeDot1Q), vlanTag(2, layers.EthernetTypeIPv6), v6)},
-		{layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeMPLSUnicast), []byte{0, 1, 1, 64}, v4)},
-		{layers.LinkTypeLinuxSLL, cat(sllHeader(layers.EthernetTypeIPv4), v4)},
-		{layers.LinkTypeLinuxSLL2, cat(sll2Header(layers.EthernetTypeIPv6, 1), v6)},
-		{layers.LinkTypeNull, cat([]byte{2, 0, 0, 0}, v4)},
-		{layers.LinkTypeFDDI, cat([]byte{0x50}, macB, macA, []byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, v4)},
-		{layers.LinkTypeRaw, cat(v6[:6], []byte{0, 64}, v6[8:40], []byte{6, 0, 1, 4, 0, 0, 0, 0}, v6[40:])},
-		{layers.LinkTypeRaw, v4[:30]},
-	} {
-		f.Add(s.frame, uint16(s.lt))
-	}
-	f.Add(cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(7, layers.EthernetTypeIPv4), v4), uint16(layers.LinkTypeEthernet))
-	f.Add(v4, uint16(layers.LinkTypeIPv4))
-	f.Add(v6, uint16(layers.LinkTypeIPv6))
-}
+// The seeds of every fuzz target are the files under testdata/fuzz/<name>/,
+// written from the tables in seeds_test.go.
 
 // FuzzDecode feeds raw frames of any link type to the decoder: it must not
 // panic, and a returned packet keeps HeadN within PayloadLen and HeadLen.
 func FuzzDecode(f *testing.F) {
-	addFrameSeeds(f)
 	d := newDecoder()
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
 		var p Packet
@@ -62,7 +38,6 @@ func FuzzDecode(f *testing.F) {
 // DecodingLayerParser: for any frame, decode (fast path first) and the
 // parser alone give the same result, error and Packet.
 func FuzzFastPath(f *testing.F) {
-	addFrameSeeds(f)
 	fast, slow := newDecoder(), newDecoder()
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
 		if err := agree(fast, slow, frame, layers.LinkType(lt)); err != nil {
@@ -93,16 +68,6 @@ func agree(fast, slow *decoder, frame []byte, lt layers.LinkType) error {
 // FuzzOpen reads whole files: no panic, the counters add up, frames are
 // numbered in order, and Next ends in io.EOF or a *DamageError.
 func FuzzOpen(f *testing.F) {
-	t0 := time.Unix(1.7e9, 0)
-	recs := threeRecs(f, t0)
-	pc := classicPcap(binary.LittleEndian, false, layers.LinkTypeEthernet, 65535, recs)
-	ng := pcapng(f, []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw}, append(recs, rec{data: v4Get(f), ts: t0, iface: 1}))
-	f.Add(pc)
-	f.Add(classicPcap(binary.BigEndian, true, layers.LinkTypeLinuxSLL, 96, []rec{{data: cat(sllHeader(layers.EthernetTypeIPv4), v4Get(f)), ts: t0}}))
-	f.Add(ng)
-	f.Add(gzipped(f, pc))
-	f.Add(pc[:len(pc)-5])
-	f.Add(ng[:len(ng)-5])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src, err := NewReader(bytes.NewReader(data), "fuzz", Options{})
 		if err != nil {

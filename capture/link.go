@@ -1,0 +1,135 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Link-layer decode errors: returned without allocating, so that
+// undecodable frames stay cheap too.
+var (
+	errShortFDDI   = errors.New("fddi header truncated")
+	errShortMPLS   = errors.New("mpls label stack truncated")
+	errLinkUnknown = errors.New("unsupported link type")
+)
+
+// Raw IP link types besides LINKTYPE_RAW (101, layers.LinkTypeRaw): the
+// frame begins with an IPv4 or IPv6 header, told apart by the version
+// nibble. Capture files should carry LINKTYPE_RAW, whatever the platform;
+// libpcap's in-memory value, DLT_RAW, is 12 on most platforms and 14 on
+// OpenBSD (https://www.tcpdump.org/linktypes.html, the LINKTYPE_RAW row).
+// A live capture reports DLT_RAW, and some writers put it in a file header,
+// so both are decoded as raw IP. libpcap compiles filters for the host's
+// DLT_RAW only: see dltOf.
+const (
+	linkTypeDLTRaw        layers.LinkType = 12 // DLT_RAW on most platforms (Linux, macOS, FreeBSD)
+	linkTypeDLTRawOpenBSD layers.LinkType = 14 // DLT_RAW on OpenBSD
+)
+
+// SupportedLinkType reports whether frames of link type lt can be decoded.
+func SupportedLinkType(lt layers.LinkType) bool {
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
+		layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeFDDI,
+		layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, linkTypeDLTRaw, linkTypeDLTRawOpenBSD:
+		return true
+	}
+	return false
+}
+
+// qinqNext maps the EtherTypes of stacked VLAN tags (802.1ad and the
+// pre-standard 0x9100/0x9200) to Dot1Q, which gopacket leaves unmapped.
+func qinqNext(t layers.EthernetType) gopacket.LayerType {
+	switch t {
+	case layers.EthernetTypeQinQ, 0x9100, 0x9200:
+		return layers.LayerTypeDot1Q
+	}
+	return t.LayerType()
+}
+
+// etherLayer is layers.Ethernet that also follows 802.1ad (QinQ) tags.
+type etherLayer struct{ layers.Ethernet }
+
+func (e *etherLayer) NextLayerType() gopacket.LayerType {
+	if e.EthernetType == layers.EthernetTypeLLC {
+		return layers.LayerTypeLLC
+	}
+	return qinqNext(e.EthernetType)
+}
+
+// dot1qLayer is layers.Dot1Q that also follows a further QinQ tag.
+type dot1qLayer struct{ layers.Dot1Q }
+
+func (d *dot1qLayer) NextLayerType() gopacket.LayerType {
+	if d.Type < 0x0600 {
+		return layers.LayerTypeLLC
+	}
+	return qinqNext(d.Type)
+}
+
+// fddiLayer decodes an FDDI MAC header (frame control, 6-byte destination
+// and source) followed by an 802.2 LLC/SNAP header carrying an EtherType;
+// anything but SNAP is not IP and ends decoding.
+type fddiLayer struct {
+	payload []byte
+	next    gopacket.LayerType
+}
+
+func (f *fddiLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	const mac, snap = 13, 8
+	if len(data) < mac+3 {
+		df.SetTruncated()
+		return errShortFDDI
+	}
+	llc := data[mac:]
+	if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 {
+		f.next, f.payload = gopacket.LayerTypeZero, nil
+		return nil
+	}
+	if len(llc) < snap {
+		df.SetTruncated()
+		return errShortFDDI
+	}
+	f.next = layers.EthernetType(binary.BigEndian.Uint16(llc[6:8])).LayerType()
+	f.payload = llc[snap:]
+	return nil
+}
+func (f *fddiLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeFDDI }
+func (f *fddiLayer) NextLayerType() gopacket.LayerType { return f.next }
+func (f *fddiLayer) LayerPayload() []byte              { return f.payload }
+
+// mplsLayer skips an MPLS label stack (RFC 3032) and guesses the payload
+// from its version nibble, as routers and Wireshark do for IP over MPLS.
+type mplsLayer struct {
+	payload []byte
+	next    gopacket.LayerType
+}
+
+func (m *mplsLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	for i := 0; ; i += 4 {
+		if len(data) < i+4 {
+			df.SetTruncated()
+			return errShortMPLS
+		}
+		if data[i+2]&1 != 0 { // bottom of stack
+			m.payload = data[i+4:]
+			break
+		}
+	}
+	m.next = gopacket.LayerTypeZero
+	if len(m.payload) > 0 {
+		switch m.payload[0] >> 4 {
+		case 4:
+			m.next = layers.LayerTypeIPv4
+		case 6:
+			m.next = layers.LayerTypeIPv6
+		}
+	}
+	return nil
+}
+func (m *mplsLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeMPLS }
+func (m *mplsLayer) NextLayerType() gopacket.LayerType { return m.next }
+func (m *mplsLayer) LayerPayload() []byte              { return m.payload }
