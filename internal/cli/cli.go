@@ -1,6 +1,7 @@
-// Package cli is rstscope's command line: flag parsing, wiring of capture,
-// rstanalysis and report, progress and exit codes. The work itself lives in
-// those packages; this one only connects them.
+// Package cli is rstscope's command line: flags and arguments, their
+// checks, the wiring of capture sources, the analysis and the report into
+// internal/pipeline, and exit statuses. The work itself lives in those
+// packages; this one only connects them.
 package cli
 
 import (
@@ -8,10 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
+	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/pipeline"
 	"github.com/rstscope/rstscope/report"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -20,7 +26,7 @@ import (
 const (
 	ExitOK      = 0 // every input was read to its end
 	ExitFailure = 1 // an input could not be opened or was damaged; results for what was read are printed
-	ExitUsage   = 2 // bad flags or arguments
+	ExitUsage   = 2 // bad command, flags or arguments: nothing was read
 )
 
 // usageError marks errors in how rstscope was called.
@@ -29,9 +35,44 @@ type usageError struct{ err error }
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
 
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// errReported is returned when the error was already printed as a warning
+// and the results were printed.
+var errReported = errors.New("reported")
+
 // Main runs rstscope with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	cmd, err := root.ExecuteContextC(ctx)
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		path := "rstscope"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "rstscope: %v\nRun '%s --help' for usage.\n", err, path)
+		return ExitUsage
+	case errors.Is(err, errReported):
+		return ExitFailure
+	}
+	for _, line := range strings.Split(err.Error(), "\n") { // errors.Join: one input per line
+		fmt.Fprintf(stderr, "rstscope: %s\n", line)
+	}
+	return ExitFailure
+}
+
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "rstscope",
 		Short: "Who reset this TCP connection, at what point of the exchange, and why",
@@ -39,36 +80,69 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 connection, and attributes every RST to the server, the client or a middlebox
 (firewall, proxy, load balancer, NAT, injector), with the evidence: TTL and IP ID
 against the sender's own packets, timing against the handshake RTT, sequence
-numbers, packets that follow the RST, and the phase of the exchange.`,
+numbers, packets that follow the RST, and the phase of the exchange.
+
+Exit status: 0 on success, 1 when an input could not be read (or not to its
+end), 2 for bad usage (an unknown command or flag, a bad value, a bad filter).`,
+		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			cmd.SuggestionsMinimumDistance = 2
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
+			}
+			return usageError{errors.New(msg)}
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	// Declared here so that cobra gives it no -v, which read and live use
+	// for --verbose.
+	root.Flags().Bool("version", false, "print the version, VCS revision and build time, and exit")
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newReadCmd(), newLiveCmd())
+	root.AddCommand(newReadCmd(), newLiveCmd(), newVersionCmd())
 	root.CompletionOptions.DisableDefaultCmd = true
-
-	err := root.ExecuteContext(ctx)
-	var ue usageError
-	switch {
-	case err == nil:
-		return ExitOK
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "rstscope: %v\nRun 'rstscope --help' for usage.\n", err)
-		return ExitUsage
-	case errors.Is(err, errReported):
-		return ExitFailure
-	}
-	fmt.Fprintf(stderr, "rstscope: %v\n", err)
-	return ExitFailure
+	return root
 }
 
-// errReported is returned when the error was already printed as a warning
-// and the results were printed.
-var errReported = errors.New("reported")
+// runError turns the pipeline's error into the command's: usage for a
+// filter libpcap rejects, errReported for a failure already printed.
+func runError(err error) error {
+	var ferr *capture.FilterError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pipeline.ErrIncomplete):
+		return errReported
+	case errors.As(err, &ferr):
+		return filterError(ferr, false)
+	}
+	return err
+}
+
+// filterError is the usage error for a filter libpcap cannot compile.
+func filterError(ferr *capture.FilterError, fromFlag bool) error {
+	if fromFlag {
+		return usagef("--filter: bad filter %q: %v", ferr.Expr, ferr.Err)
+	}
+	return usagef("bad filter %q: %v", ferr.Expr, ferr.Err)
+}
+
+// checkFilter compiles expr, to reject a bad filter before reading.
+func checkFilter(expr string, fromFlag bool) error {
+	var ferr *capture.FilterError
+	if err := capture.CheckFilter(expr); errors.As(err, &ferr) {
+		return filterError(ferr, fromFlag)
+	} else if err != nil {
+		return usageError{err}
+	}
+	return nil
+}
 
 // analysisFlags are the flags read and live share.
 type analysisFlags struct {
@@ -87,7 +161,7 @@ type analysisFlags struct {
 func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.format, "format", "o", "table", "output format: table, markdown, csv or json (JSON Lines)")
-	fl.StringVarP(&f.filter, "filter", "f", "", "BPF filter, tcpdump syntax (e.g. 'tcp port 443'); trailing arguments after -- work too")
+	fl.StringVarP(&f.filter, "filter", "f", "", "BPF filter, tcpdump syntax (e.g. 'tcp port 443'); it may also follow the other arguments")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table and markdown: list every evidence line of every RST")
 	fl.IntVar(&f.width, "width", 0, "table: fit rows into this many columns (default: the terminal's, else 160)")
 	fl.BoolVar(&f.jsonSummary, "json-summary", false, "json: end with a {\"summary\":{...}} line")
@@ -97,26 +171,60 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once (least recently active evicted first)")
 }
 
-func (f *analysisFlags) config(file string) rstanalysis.Config {
-	return rstanalysis.Config{Grace: f.grace, IdleGap: f.idleGap, File: file,
+// check returns a usage error naming the first flag whose value is out of
+// range.
+func (f *analysisFlags) check() error {
+	if _, err := report.ParseFormat(f.format); err != nil {
+		return usagef("--format: %v", err)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--grace", f.grace}, {"--idle-gap", f.idleGap}, {"--idle-timeout", f.idleTimeout}} {
+		if d.v < 0 {
+			return usagef("%s must not be negative (got %v)", d.name, d.v)
+		}
+	}
+	switch {
+	case f.maxConns <= 0:
+		return usagef("--max-conns must be positive (got %d)", f.maxConns)
+	case f.rows < 0:
+		return usagef("--rows must be 0 (every RST) or more (got %d)", f.rows)
+	case f.width < 0:
+		return usagef("--width must not be negative (got %d)", f.width)
+	}
+	return nil
+}
+
+func (f *analysisFlags) config() rstanalysis.Config {
+	return rstanalysis.Config{Grace: f.grace, IdleGap: f.idleGap,
 		IdleTimeout: f.idleTimeout, MaxConns: f.maxConns}
 }
 
-func (f *analysisFlags) writer(w io.Writer, stream bool) (report.Writer, error) {
-	format, err := report.ParseFormat(f.format)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if f.maxConns <= 0 || f.grace < 0 || f.idleGap < 0 || f.idleTimeout < 0 {
-		return nil, usageError{errors.New("--max-conns must be positive and durations not negative")}
-	}
-	if f.rows < 0 {
-		return nil, usageError{errors.New("--rows must be 0 (every RST) or more")}
+// writer returns the report writer on w; check must have passed.
+func (f *analysisFlags) writer(w io.Writer, stream bool) report.Writer {
+	format, _ := report.ParseFormat(f.format)
+	if f.width == 0 {
+		f.width = termWidth(w)
 	}
 	maxRows := f.rows
 	if maxRows == 0 {
 		maxRows = -1 // report's "no cap"
 	}
 	return report.NewWriter(format, w, report.Options{Stream: stream, Verbose: f.verbose,
-		Width: f.width, Summary: f.jsonSummary, MaxRows: maxRows}), nil
+		Width: f.width, Summary: f.jsonSummary, MaxRows: maxRows})
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func termWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 40 {
+			return cols
+		}
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package cli
+package pipeline
 
 import (
 	"fmt"
@@ -11,8 +11,8 @@ import (
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
-// liveCounts is what the status line shows.
-type liveCounts struct {
+// counts is what the status line shows.
+type counts struct {
 	frames   uint64 // frames read, of every kind
 	tcp      uint64 // TCP segments analysed
 	dropped  uint64 // frames the kernel or the interface dropped (pcap_stats)
@@ -26,7 +26,7 @@ type liveCounts struct {
 // statusText renders c in at most width columns (0: no limit), e.g.
 //
 //	live 0:12  1,240 pkts (1,234 tcp)  0 dropped  42 open (0 evicted, 3 expired)  RSTs server 3 client 1 middlebox 0 unknown 2 (1 pending)
-func statusText(c *liveCounts, elapsed time.Duration, width int) string {
+func statusText(c *counts, elapsed time.Duration, width int) string {
 	s := fmt.Sprintf("live %s  %s pkts (%s tcp)  %s dropped  %s open (%s evicted, %s expired)  RSTs server %s client %s middlebox %s unknown %s",
 		clock(elapsed), group(c.frames), group(c.tcp), group(c.dropped), group(uint64(c.open)), group(c.evicted), group(c.expired),
 		group(c.byOrigin[rstanalysis.OriginServer]), group(c.byOrigin[rstanalysis.OriginClient]),
@@ -80,7 +80,7 @@ type statusLine struct {
 }
 
 // draw replaces the line with the current counts.
-func (s *statusLine) draw(c *liveCounts, elapsed time.Duration) {
+func (s *statusLine) draw(c *counts, elapsed time.Duration) {
 	if s == nil {
 		return
 	}

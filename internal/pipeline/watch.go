@@ -1,19 +1,12 @@
-package cli
+package pipeline
 
 import (
-	"errors"
 	"net"
 	"time"
 )
 
-// errInterfaceDown is the capture's error when its interface is taken down
-// (IFF_UP cleared, `ip link set IFACE down`). libpcap (since 1.10) reports
-// only an interface that disappears; one that goes down simply delivers
-// nothing more, so live watches the flag itself.
-var errInterfaceDown = errors.New("the interface went down")
-
-// ifaceCheckEvery is how often live looks whether its interface is still up
-// (an RTM_GETLINK request).
+// ifaceCheckEvery is how often the loop looks whether the watched
+// interface is still up (an RTM_GETLINK request).
 const ifaceCheckEvery = 2 * time.Second
 
 // ifaceWatch tells when an interface that was up goes down.
@@ -34,9 +27,10 @@ func newIfaceWatch(name string) *ifaceWatch {
 }
 
 // down reports, at most every ifaceCheckEvery, whether the interface was
-// up when the capture started and is no longer.
+// up when the capture started and is no longer. A nil *ifaceWatch watches
+// nothing.
 func (w *ifaceWatch) down(now time.Time) bool {
-	if !w.wasUp || now.Before(w.next) {
+	if w == nil || !w.wasUp || now.Before(w.next) {
 		return false
 	}
 	w.next = now.Add(ifaceCheckEvery)
