@@ -33,10 +33,6 @@ var (
 // lies between the markers.
 var helpBlock = regexp.MustCompile("(?s)<!-- help:([^>]*)-->\n(.*?)<!-- end help -->")
 
-// workersDefault matches the default of --workers, which is the machine's
-// number of cores (up to 8): the documents show it as on an 8-core machine.
-var workersDefault = regexp.MustCompile(`(?m)^(\s+-j, --workers int .*\(default )\d+\)$`)
-
 // helpFence renders what a help block holds for the command words (nil for
 // the root): the command line, then the help text, as `rstscope ... --help`
 // prints it, in a text fence.
@@ -47,7 +43,6 @@ func helpFence(t *testing.T, words []string) string {
 	if code != ExitOK || errs != "" {
 		t.Fatalf("rstscope %s: exit %d, stderr %q", strings.Join(args, " "), code, errs)
 	}
-	out = workersDefault.ReplaceAllString(out, "${1}8)")
 	cmdline := strings.Join(append([]string{"$ rstscope"}, args...), " ")
 	return "```text\n" + cmdline + "\n" + strings.TrimRight(out, "\n") + "\n```\n"
 }

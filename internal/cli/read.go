@@ -61,8 +61,8 @@ that are neither files nor a filter.`,
 	fl := cmd.Flags()
 	fl.IntVar(&af.rows, "rows", 1000,
 		"table and markdown: list at most this many RSTs, the first in capture order (the summaries count every one; 0 = all)")
-	fl.IntVarP(&rf.workers, "workers", "j", min(runtime.NumCPU(), 8),
-		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; the output is the same for any number)")
+	fl.IntVarP(&rf.workers, "workers", "j", 0,
+		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; 0: one per core, up to 8; the output is the same for any number)")
 	fl.StringVar(&rf.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
 	_ = fl.MarkHidden("cpuprofile")
 	fl.StringVar(&rf.memProfile, "memprofile", "", "write a heap profile (allocations since the start) to this file at the end")
@@ -71,14 +71,21 @@ that are neither files nor a filter.`,
 	return cmd
 }
 
+// maxWorkers is the most goroutines --workers 0 starts: past 8 the reading
+// goroutine, not the analysis, sets the pace.
+const maxWorkers = 8
+
 // runRead checks read's flags and arguments, then reads the files through
 // the pipeline.
 func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string) error {
 	if err := af.check(); err != nil {
 		return err
 	}
-	if rf.workers < 1 {
-		return usagef("--workers must be at least 1 (got %d)", rf.workers)
+	switch {
+	case rf.workers < 0:
+		return usagef("--workers must be 0 (one per core) or more (got %d)", rf.workers)
+	case rf.workers == 0:
+		rf.workers = min(runtime.NumCPU(), maxWorkers)
 	}
 	files, filter, err := readArgs(args, cmd.ArgsLenAtDash(), af.filter)
 	if err != nil {

@@ -33,7 +33,7 @@ func TestExitStatus(t *testing.T) {
 		{"zero max-conns", []string{"read", "--max-conns", "0", path}, ExitUsage, []string{"--max-conns must be positive"}, ""},
 		{"negative rows", []string{"read", "--rows", "-1", path}, ExitUsage, []string{"--rows"}, ""},
 		{"negative width", []string{"read", "--width", "-5", path}, ExitUsage, []string{"--width"}, ""},
-		{"zero workers", []string{"read", "-j", "0", path}, ExitUsage, []string{"--workers must be at least 1"}, ""},
+		{"negative workers", []string{"read", "-j", "-1", path}, ExitUsage, []string{"--workers must be 0 (one per core) or more"}, ""},
 		{"not a number", []string{"read", "--rows", "many", path}, ExitUsage, []string{"--rows"}, ""},
 		{"bad --filter", []string{"read", "--filter", "tcp port", path, path}, ExitUsage,
 			[]string{`--filter: bad filter "tcp port"`}, ""},

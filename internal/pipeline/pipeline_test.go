@@ -174,7 +174,7 @@ func checkVerdicts(t *testing.T, got []rstanalysis.Verdict, want []wantVerdict) 
 		if g.Frame != w.frame || g.File != w.file || g.From != w.from || g.Origin != w.origin ||
 			g.Phase != w.phase || g.Cause != w.cause {
 			t.Errorf("verdict %d: frame %d file %q from %v origin %v phase %v cause %v; want %+v (evidence %q)",
-				i, g.Frame, g.File, g.From, g.Origin, g.Phase, g.Cause, w, g.Evidence)
+				i, g.Frame, g.File, g.From, g.Origin, g.Phase, g.Cause, w, g.Texts())
 		}
 	}
 }
