@@ -8,8 +8,8 @@
 // directions meet. The client is the end that sent the SYN (RFC 9293's
 // active opener); a connection first seen without SYN or SYN-ACK is marked
 // Midstream and its sides are guessed from the ports (ServerByPort). Each
-// direction (Half) keeps what DESIGN.md §3 compares a RST with: the TTLs or
-// hop limits and IPv4 IDs of its ordinary packets, its sequence space
+// direction (Half) keeps what rstanalysis's rules compare a RST with: the
+// TTLs or hop limits and IPv4 IDs of its ordinary packets, its sequence space
 // (ISN, SND.NXT as seen, last ACK, window), FIN and RST times, and a ring of
 // its last six segments to find the one a RST answers. The handshake
 // gives two round-trip legs from the vantage point: SYN→SYN-ACK to the

@@ -10,11 +10,12 @@ import (
 // Config tunes an Analyzer. The zero value is ready to use.
 type Config struct {
 	// Grace is how long, in capture time, a verdict waits after its RST for
-	// later packets that are evidence (DESIGN.md §3.4: the claimed sender
-	// still sending, the genuine SYN-ACK arriving). Zero means 2 seconds.
+	// later packets that are evidence (the rules after.*: the claimed sender
+	// still sending, the genuine SYN-ACK arriving; Weaver et al., NDSS
+	// 2009). Zero means 2 seconds.
 	Grace time.Duration
 	// IdleGap is the shortest silence after which a connection counts as
-	// idle (DESIGN.md §3.9); a connection whose handshake RTT is known must
+	// idle (the rules idle.*); a connection whose handshake RTT is known must
 	// also have been quiet for 20 RTTs. Zero means 1 second.
 	IdleGap time.Duration
 	// IdleTimeout forgets a connection after this much capture time

@@ -10,9 +10,9 @@ import (
 
 // Hosts remembers, per address, the TTL of its latest SYN or SYN-ACK and the
 // time from a SYN to that host's SYN-ACK: a reference for a RST on a
-// connection with no other packet from its claimed sender (DESIGN.md §3.2,
-// §3.6). It must see packets in capture order, so that a RST is judged on
-// what came before it whatever the number of workers.
+// connection with no other packet from its claimed sender (the rules
+// ttl.* and timing.*). It must see packets in capture order, so that a RST
+// is judged on what came before it whatever the number of workers.
 //
 // Neither map holds a pointer (addresses as bytes, times as flows.Nanos), so
 // the garbage collector does not scan them: the SYN map holds up to maxHosts

@@ -1,7 +1,7 @@
 package rstanalysis
 
-// The rule ids. The part before the dot is the concern (DESIGN's evidence
-// list, kept in the package doc), the part after what was found.
+// The rule ids. The part before the dot is the concern (the evidence list
+// of the package doc), the part after what was found.
 const (
 	RuleSYNRefusal      RuleID = "syn.refusal"   // RST+ACK with ack = ISN+1 answers the SYN
 	RuleSYNBareRST      RuleID = "syn.bare_rst"  // a bare RST answers a SYN

@@ -116,8 +116,10 @@ type want struct {
 	rule     RuleID // that finding's rule
 }
 
-// TestRules runs each evidence rule of DESIGN.md §3 on a conversation built
-// for it; the name of each case gives the rule's source.
+// TestRules runs each evidence rule of Rules on a conversation built for it;
+// the name of each case gives the rule's source (an RFC section, a paper, a
+// kernel function) or the ids of the rules it exercises, whose sources Rules
+// lists.
 func TestRules(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -132,7 +134,7 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginUnknown, PhaseSYN, CauseRefused, "no other packet from the server", RuleTTLNone}},
 
-		{"RFC9293-3.10.7.1+DESIGN-3.2/refusal matching the host's other SYN-ACK is the server", func() []capture.Packet {
+		{"RFC9293-3.10.7.1+ttl.match/refusal matching the host's other SYN-ACK is the server", func() []capture.Packet {
 			base := newConv(40001).handshake()
 			c := newConv(40002)
 			c.after(time.Second)
@@ -142,7 +144,7 @@ func TestRules(t *testing.T) {
 			return merge(base, c)
 		}, want{OriginServer, PhaseSYN, CauseRefused, "matches the server's packets on other connections", RuleTTLMatch}},
 
-		{"DESIGN-3.2+3.6/firewall REJECT on the SYN: nearer TTL, faster than the host's RTT", func() []capture.Packet {
+		{"ttl.mismatch+timing.too_fast/firewall REJECT on the SYN: nearer TTL, faster than the host's RTT", func() []capture.Packet {
 			base := newConv(40001).handshake()
 			c := newConv(40002)
 			c.after(time.Second)
@@ -170,13 +172,13 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginUnknown, PhaseSYN, CauseRefused, "is not the SYN's ISN+1", RuleSYNBadAck}},
 
-		{"DESIGN-3.7/reserved flag bits mark a crafted RST", func() []capture.Packet {
+		{"shape.reserved_bits/reserved flag bits mark a crafted RST", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.RST|capture.ACK|capture.Reserved1, "")
 			return merge(c)
 		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "reserved TCP flag bits", RuleShapeReserved}},
 
-		{"DESIGN-3.6+3.4/injector near the client: faster than the RTT, server still sending", func() []capture.Packet {
+		{"timing.too_fast+after.data_continues/injector near the client: faster than the RTT, server still sending", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
 			r := c.after(200*time.Microsecond).srv(capture.RST|capture.ACK, "")
@@ -186,7 +188,7 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginMiddlebox, PhaseRequest, CauseInjected, "the server kept sending after this RST", RuleAfterContinues}},
 
-		{"DESIGN-3.6/injector copying the server's TTL is caught by timing and the race", func() []capture.Packet {
+		{"timing.too_fast+after.data_continues/injector copying the server's TTL is caught by timing and the race", func() []capture.Packet {
 			c := newConv(40000).handshake()
 			c.after(time.Millisecond).cli(capture.PSH|capture.ACK, "GET /banned HTTP/1.1\r\nHost: example.com\r\n\r\n")
 			c.after(200*time.Microsecond).srv(capture.RST, "")
@@ -200,7 +202,7 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginServer, PhaseRequest, CauseServerAbort, "TTL 57 matches the server's packets", RuleTTLMatch}},
 
-		{"DESIGN-3.3/IP ID jump on a RST from a sender whose IDs step by 1", func() []capture.Packet {
+		{"ipid.jump/IP ID jump on a RST from a sender whose IDs step by 1", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
 			r := c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
@@ -208,21 +210,21 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginUnknown, PhaseResponse, CauseUnknown, "jumps by", RuleIPIDJump}},
 
-		{"DESIGN-3.3/IP ID following the sender's own sequence", func() []capture.Packet {
+		{"ipid.follows/IP ID following the sender's own sequence", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
 			c.after(5*time.Millisecond).srv(capture.RST|capture.ACK, "")
 			return merge(c)
 		}, want{OriginServer, PhaseResponse, CauseServerAbort, "follows the server's last", RuleIPIDFollows}},
 
-		{"DESIGN-3.8/seq beyond anything the sender sent", func() []capture.Packet {
+		{"seq.beyond/seq beyond anything the sender sent", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			r := c.after(c.rtt).srv(capture.RST, "")
 			r.Seq += 100000
 			return merge(c)
 		}, want{OriginUnknown, PhaseRequest, CauseUnknown, "bytes beyond anything the server sent", RuleSeqBeyond}},
 
-		{"DESIGN-3.9/keep-alive reuse: request on a connection the server closed", func() []capture.Packet {
+		{"RFC9293-3.6.1/keep-alive reuse: request on a connection the server closed", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			c.after(time.Millisecond).cli(capture.ACK, "")
@@ -233,7 +235,7 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginServer, PhaseClosing, CauseKeepaliveReuse, "TTL 57 matches", RuleTTLMatch}},
 
-		{"DESIGN-3.9/middlebox forgot an idle connection: nearer RST answering the first packet after the gap", func() []capture.Packet {
+		{"idle.answers_first+ttl.mismatch/middlebox forgot an idle connection: nearer RST answering the first packet after the gap", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 			c.after(time.Millisecond).cli(capture.ACK, "")
@@ -259,7 +261,7 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginServer, PhaseEstablished, CauseBacklogOverflow, "TTL 57 matches", RuleTTLMatch}},
 
-		{"Zeek-issue-1119/a lone RST is backscatter, never the server", func() []capture.Packet {
+		{"Zeek-GH1119/a lone RST is backscatter, never the server", func() []capture.Packet {
 			c := newConv(40000)
 			c.srv(capture.RST|capture.ACK, "")
 			return merge(c)

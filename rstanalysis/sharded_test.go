@@ -38,8 +38,8 @@ func verdictsOf(t *testing.T, src capture.Source, workers int) []rstanalysis.Ver
 }
 
 // TestShardedSameVerdicts: sharding connections over workers changes
-// nothing in the verdicts or their order (issue: same verdicts at any
-// number of workers).
+// nothing in the verdicts or their order: the output is the same at any
+// number of workers.
 func TestShardedSameVerdicts(t *testing.T) {
 	cfg := gen.DefaultConfig()
 	cfg.Packets, cfg.Concurrency, cfg.Seed = 60_000, 500, 11

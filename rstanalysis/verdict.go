@@ -40,7 +40,8 @@ func OriginOf(s Side) Origin {
 	return OriginClient
 }
 
-// Phase is the state of the exchange when the RST arrived (DESIGN.md §2).
+// Phase is the state of the exchange when the RST arrived; docs/json.md
+// documents each value.
 type Phase uint8
 
 const (
@@ -62,8 +63,7 @@ var phaseNames = [...]string{"unknown", "syn", "handshake", "established", "requ
 
 func (p Phase) String() string { return phaseNames[p] }
 
-// Cause is the likely reason for a RST (DESIGN.md §2, the causes the seed
-// article lists, made observable).
+// Cause is the likely reason for a RST; docs/json.md documents each value.
 type Cause uint8
 
 const (
@@ -141,9 +141,9 @@ type Verdict struct {
 }
 
 // RuleID is the stable name of one piece of evidence, "ttl.mismatch" or
-// "timing.too_fast": the part before the dot names the rule's concern
-// (DESIGN.md §3), the part after what it found. Rules lists every id; an id
-// once published keeps its meaning.
+// "timing.too_fast": the part before the dot names the rule's concern (the
+// evidence list of the package doc), the part after what it found. Rules
+// lists every id; an id once published keeps its meaning.
 type RuleID string
 
 // Texts returns the findings' texts, in order: the verdict's evidence in

@@ -1,7 +1,8 @@
 // Command rstgen writes a deterministic, realistic TCP capture for
 // benchmarks and verdict checks at scale: interleaved connections with
 // handshakes, HTTP/1.1 or TLS exchanges, FIN closes and every kind of reset
-// in DESIGN.md, plus an optional ground-truth TSV of its RSTs.
+// that package gen knows (gen.Kind), plus an optional ground-truth TSV of its
+// RSTs.
 package main
 
 import (

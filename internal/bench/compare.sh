@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # compare.sh: generate a multi-million-packet capture with rstgen and time
-# rstscope against tcpdump and tshark on it, and against issue 5's reference
-# ladder (internal/bench/floor: pcapgo read loops that decode, map 5-tuples and
+# rstscope against tcpdump and tshark on it, and against the reference ladder
+# (internal/bench/floor: pcapgo read loops that decode, map 5-tuples and
 # keep a lean per-connection record), printing one markdown table (median wall
 # time, packets/s and peak RSS of N runs, from /usr/bin/time -v). With the
 # ladder, a last column gives each row's wall time over the lean record's, and
-# a line under the table states rstscope's ratio to it (issue 5's target: at
-# most 1.5× with one worker).
+# a line under the table states rstscope's ratio to it (the one-core target of
+# docs/performance.md: at most 1.5× the lean record's time with one worker).
 #
 # Usage: internal/bench/compare.sh [options] [PACKETS]
 #   PACKETS              packets to generate (default 5000000)
@@ -166,7 +166,7 @@ if ((!skip_tshark)) && command -v tshark >/dev/null; then
 	measure tshark tshark -n -r "$tfile" -Y "tcp.flags.reset==1"
 fi
 
-# --- the reference ladder (issue 5) ------------------------------------------
+# --- the reference ladder ------------------------------------------------
 ladder=(read decode map lean newpacket)
 if ((!skip_ladder)); then
 	log "building floor"
@@ -285,7 +285,7 @@ if ((!skip_ladder)); then
 			esac
 			awk -v what="$what" -v wall="${res%% *}" -v lean="$leanwall" -v one="$([[ $r == rs1 ]] && echo 1 || echo 0)" 'BEGIN {
 				printf "%s takes %.2f× the lean record'\''s wall time", what, wall / lean
-				if (one) printf " (issue 5'\''s target: at most 1.5× on one core; %s)", (wall / lean <= 1.5) ? "met" : "not met"
+				if (one) printf " (the one-core target: at most 1.5×; %s)", (wall / lean <= 1.5) ? "met" : "not met"
 				printf ".\n"
 			}'
 		done

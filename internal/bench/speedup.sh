@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # speedup.sh: measure rstscope's speed-up from more workers on one capture,
-# as issue 5 asks ("≥ 1.8× that with two cores"), in a way that survives a
-# noisy machine: each round runs `rstscope read --format json` with every
-# worker count given, back to back, and the ratio of the one-worker time to
-# each other time is taken within the round. The medians (and ranges) of
-# those per-round ratios are printed, then the median wall time per worker
-# count. Rounds are short, so a slow minute of the machine slows every run
-# of a round alike and cancels out of its ratios.
+# against the two-core target of docs/performance.md (with two workers, at
+# least 1.8× the speed of one), in a way that survives a noisy machine: each
+# round runs `rstscope read --format json` with every worker count given,
+# back to back, and the ratio of the one-worker time to each other time is
+# taken within the round. The medians (and ranges) of those per-round ratios
+# are printed, then the median wall time per worker count. Rounds are short,
+# so a slow minute of the machine slows every run of a round alike and
+# cancels out of its ratios.
 #
 # Usage: internal/bench/speedup.sh [options] FILE
 #   -n N      rounds (default 9)

@@ -13,9 +13,10 @@ var ErrConfig = errors.New("invalid generator config")
 
 // Kind is the scenario a generated connection plays. Every kind but
 // KindNormal ends in at least one RST; the comment after each names the
-// truth it records for its first RST (origin, phase, cause) in DESIGN.md §2
-// vocabulary. RSTs that a stack sends afterwards in answer to late segments
-// are recorded as after_reset, late_segment.
+// truth it records for its first RST (origin, phase, cause) as values of
+// rstanalysis.Origin, Phase and Cause (docs/json.md). RSTs that a stack
+// sends afterwards in answer to late segments are recorded as after_reset,
+// late_segment.
 type Kind uint8
 
 const (

@@ -15,7 +15,8 @@
 //     a ServerHello flight and encrypted records;
 //   - responses in MSS-sized segments, in slow-start flights, with the
 //     client's delayed ACKs; keep-alive think times between requests;
-//   - a FIN close by either side, or one of the resets of DESIGN.md §2–3:
+//   - a FIN close by either side, or one of the resets named by the causes
+//     of rstanalysis.Cause:
 //     refused, firewall reject (netfilter shape: ID 0, DF, window 0, no
 //     options, nearer hops), server abort after the request or mid-response,
 //     close with unread data, client abort, keep-alive reuse after the

@@ -190,7 +190,8 @@ func (g *generator) build(c *conn, s *step) int {
 }
 
 // ipFields returns the TTL (or hop limit), IPv4 ID and DF bit of step s,
-// following each sender's habits (DESIGN.md §3.2, §3.3, §3.7).
+// following each sender's habits, the ones the rules ttl.*, ipid.* and
+// shape.socketless of rstanalysis read.
 func (g *generator) ipFields(c *conn, s *step) (ttl uint8, id uint16, df bool) {
 	sv := &g.srv[c.srv]
 	switch s.snd {

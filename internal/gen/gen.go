@@ -19,7 +19,8 @@ import (
 // TruthHeader is the first line of the ground-truth TSV. Each following line
 // describes one RST frame: its 1-based frame number, the connection's serial
 // number, the scenario, the side whose address the RST carries, and the true
-// origin, phase and cause (DESIGN.md §2 names).
+// origin, phase and cause (the values of rstanalysis.Origin, Phase and
+// Cause; docs/json.md).
 const TruthHeader = "frame\tconn\tkind\tfrom\torigin\tphase\tcause"
 
 // packetWriter is what pcapgo's two writers have in common.

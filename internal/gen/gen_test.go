@@ -305,7 +305,8 @@ func hops(ttl uint8) int {
 }
 
 // TestResetSignatures checks, from the decoded packets alone, that each RST
-// has the real-world shape DESIGN.md §3 describes for its truth.
+// has the real-world shape that rstanalysis's rules (rstanalysis.Rules)
+// look for, given its truth.
 func TestResetSignatures(t *testing.T) {
 	cfg := testConfig()
 	data, truth, _ := generate(t, cfg)

@@ -231,7 +231,8 @@ func (b *builder) think() int64 {
 }
 
 // longGap is a device's idle timeout plus a little: classic ELB 60 s, Azure
-// LB 4 min, AWS NLB 350 s (DESIGN.md §3.9), capped at Span/2.
+// LB 4 min, AWS NLB 350 s (the providers' defaults, as for the rule
+// idle.answers_first), capped at Span/2.
 func (b *builder) longGap() int64 {
 	v := [...]int64{65e6, 245e6, 355e6}[b.g.rng.IntN(3)] + b.rnd(5e6)
 	return min(v, b.g.maxGap)

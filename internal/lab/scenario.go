@@ -31,8 +31,9 @@ const (
 	OriginMiddlebox Origin = "middlebox"
 )
 
-// Label is the designed meaning of a RST: phase and cause in DESIGN.md §2
-// vocabulary, and the program or rule that sent it.
+// Label is the designed meaning of a RST: phase and cause as the values of
+// rstanalysis.Phase and rstanalysis.Cause (listed in docs/json.md), and the
+// program or rule that sent it.
 type Label struct {
 	Phase, Cause, Sender string
 }

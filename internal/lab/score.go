@@ -15,7 +15,7 @@ import (
 	"text/tabwriter"
 )
 
-// Verdict is the part of one rstscope JSON line (DESIGN.md §4) that the
+// Verdict is the part of one rstscope JSON line (docs/json.md) that the
 // lab scores.
 type Verdict struct {
 	Frame  int    `json:"frame"`

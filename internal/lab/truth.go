@@ -27,7 +27,8 @@ type TruthRow struct {
 	Origin Origin
 	// Sender names the program or rule.
 	Sender string
-	// Phase and Cause are the designed labels (DESIGN.md §2).
+	// Phase and Cause are the designed labels, values of rstanalysis.Phase
+	// and rstanalysis.Cause (docs/json.md).
 	Phase, Cause string
 	// Secondary is true for an endpoint kernel answering a segment that
 	// arrived after the connection was reset.

@@ -1,8 +1,11 @@
-// Command floor is the reference ladder of issue 5 ("Fast on big captures"),
-// rebuilt so that it can be timed side by side with rstscope on the same
-// machine and capture. It is not part of rstscope and shares no code with it:
-// each mode is the straightforward, idiomatic gopacket program a competent
-// engineer would write as a baseline, one rung heavier than the previous.
+// Command floor is the reference ladder of rstscope's performance targets
+// (docs/performance.md): a pcapgo read loop, then a DecodingLayerParser, a
+// map of 5-tuples, a lean per-connection record, and gopacket.NewPacket, to
+// be timed side by side with rstscope on the same machine and capture; the
+// one-core target is at most 1.5× the lean record's time. It is not part of
+// rstscope and shares no code with it: each mode is the straightforward,
+// idiomatic gopacket program a competent engineer would write as a
+// baseline, one rung heavier than the previous.
 //
 // Usage:
 //
@@ -12,8 +15,8 @@
 // over a 1 MiB bufio.Reader, one ZeroCopyReadPacketData call per packet (the
 // bytes are valid until the next call; every mode copies what it keeps).
 // ReadPacketData would allocate every packet's bytes and make each rung
-// 0.4–0.9 s slower on a 5 M-packet capture; the zero-copy ladder is the one
-// whose proportions and memory match the issue's table. The modes:
+// 0.4–0.9 s slower on a 5 M-packet capture, so the zero-copy ladder is the
+// stricter yardstick. The modes:
 //
 //	read       count packets, no decoding
 //	decode     + a gopacket.DecodingLayerParser for Ethernet, 802.1Q, IPv4,
@@ -31,8 +34,8 @@
 //	           the DecodingLayerParser
 //
 // Connections are never deleted, not even after both FINs or a RST: every
-// record is kept to the end, as the issue's program evidently did (its 73 MiB
-// for about 293 k connections is some 250 bytes each). Every segment is TCP
+// record is kept to the end, as the simplest baseline program would, so its
+// memory grows with every connection of the capture. Every segment is TCP
 // here, so the protocol is left out of the map key.
 //
 // It prints one line, "mode packets tcp connections", with - for counts the
@@ -78,7 +81,7 @@ func main() {
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
 		fmt.Fprintf(out, "usage: floor -mode MODE FILE\n\n")
-		fmt.Fprintf(out, "The reference ladder of issue 5 (not part of rstscope): reads the classic\n")
+		fmt.Fprintf(out, "Reference ladder for timing rstscope (not part of it): reads the classic\n")
 		fmt.Fprintf(out, "pcap FILE (Ethernet) with pcapgo and prints \"mode packets tcp connections\".\n\n")
 		fmt.Fprintf(out, "modes: read (no decoding), decode (+ DecodingLayerParser eth/VLAN/IP/TCP),\n")
 		fmt.Fprintf(out, "map (+ map of 5-tuples), lean (+ lean per-connection record),\n")
