@@ -37,13 +37,13 @@ func ruleTiming(pd *pending, c *flows.Conn, p *capture.Packet) {
 	if leg < timingMinLeg {
 		return
 	}
-	trig := answered(&c.Half[d.Peer()], p, pd.v.Phase == PhaseSYN)
+	trig := answered(&c.Half[d.Peer()], p, pd.v.Phase == PhaseSYN, leg)
 	if trig == nil {
 		return
 	}
 	dt := flows.NanosOf(p.Time).Sub(trig.At)
 	switch {
-	case dt < leg/timingFastDiv && leg-dt >= timingFastMargin:
+	case tooFast(dt, leg):
 		pd.fs.add(RuleTimingTooFast, weight, on(trig.Frame), "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",
 			ms(dt), d.Peer(), trig.Frame, d, ms(leg), where, d)
 	case dt >= leg*timingOKPercent/100:
@@ -53,26 +53,56 @@ func ruleTiming(pd *pending, c *flows.Conn, p *capture.Packet) {
 }
 
 // answered returns the peer's remembered segment that RST p answers, or
-// nil: for a RST+ACK the earliest remembered segment that brought the
-// peer's sequence to the RST's ack (a pure ACK carries nothing new to
-// answer; a SYN only when synOK, since only a refusal answers one); for a
-// bare RST (seq = the segment's ack, RFC 9293 §3.10.7.1) the earliest of
-// the latest run of segments carrying that ack, since any of them may be
-// the one answered.
-func answered(peer *flows.Half, p *capture.Packet, synOK bool) *flows.Seen {
+// nil (RFC 9293 §3.10.7). A RST+ACK answers the segment its ack
+// acknowledges: the earliest remembered one that brought the peer's
+// sequence to the RST's ack (a pure ACK carries nothing new to answer; a SYN
+// only when synOK, since only a refusal answers one). A bare RST takes its
+// seq from the ack of the segment it answers (§3.10.7.1), and a stack
+// answers a segment as it arrives: of the segments carrying that ack, it
+// answers the latest one that a sender leg away could have answered at once
+// (a round trip after it, or nearly), and when none fits, the latest of
+// them: the RST came too soon, or too late, for the sender to answer any.
+func answered(peer *flows.Half, p *capture.Packet, synOK bool, leg time.Duration) *flows.Seen {
 	var trig *flows.Seen
-	peer.Recent(func(s *flows.Seen) bool {
-		if p.Flags&capture.ACK != 0 {
+	if p.Flags&capture.ACK != 0 {
+		peer.Recent(func(s *flows.Seen) bool {
 			if s.End == p.Ack && s.End != s.Seq && (synOK || s.Flags&capture.SYN == 0) {
 				trig = s
 			}
 			return true
-		}
-		if s.Flags&capture.ACK != 0 && s.Ack == p.Seq && s.Flags&capture.SYN == 0 {
-			trig = s
+		})
+		return trig
+	}
+	at := flows.NanosOf(p.Time)
+	var latest, near *flows.Seen
+	peer.Recent(func(s *flows.Seen) bool {
+		if s.Flags&capture.ACK == 0 || s.Ack != p.Seq || s.Flags&capture.SYN != 0 {
 			return true
 		}
-		return trig == nil
+		dt := at.Sub(s.At)
+		if latest == nil {
+			latest = s
+		}
+		switch {
+		case dt >= leg && dt <= leg+leg/2+timingFastMargin:
+			trig = s
+			return false
+		case near == nil && dt >= leg*timingOKPercent/100 && dt < leg:
+			near = s
+		}
+		return true
 	})
-	return trig
+	switch {
+	case trig != nil:
+		return trig
+	case near != nil:
+		return near
+	}
+	return latest
+}
+
+// tooFast reports whether a reply dt after its trigger came sooner than a
+// sender a round trip of leg away can answer.
+func tooFast(dt, leg time.Duration) bool {
+	return dt < leg/timingFastDiv && leg-dt >= timingFastMargin
 }
