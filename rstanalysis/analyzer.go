@@ -9,6 +9,12 @@ import (
 
 // Config tunes an Analyzer. The zero value is ready to use.
 type Config struct {
+	// Hindsight is how much more of the capture, in capture time, a verdict
+	// whose claimed sender showed no packet to compare with waits for the
+	// host table to learn it from other connections, before or after the
+	// RST (hindsight.go); zero means none (live capture, where a verdict is
+	// wanted as the RST happens).
+	Hindsight time.Duration
 	// Grace is how long, in capture time, a verdict waits after its RST for
 	// later packets that are evidence (the rules after.*: the claimed sender
 	// still sending, the genuine SYN-ACK arriving; Weaver et al., NDSS
@@ -29,6 +35,9 @@ type Config struct {
 
 	// hasher is the connection tables' shared key hasher (Sharded).
 	hasher *flows.Hasher
+	// heldOutside: mark verdicts for hindsight but leave the waiting to
+	// the caller, who has the host table (Sharded's workers).
+	heldOutside bool
 }
 
 // Stats counts what the connection table did: connections created, open
@@ -60,6 +69,7 @@ type Analyzer struct {
 	// verdict, linked to the earlier ones through pending.sameConn.
 	byRef []*pending
 	snap  *HostSnapshot // the host snapshot of the RST being stepped, if any
+	hs    *hindsight    // nil: verdicts go straight to emit
 
 	resets uint64
 }
@@ -74,6 +84,10 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	}
 	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts()}
 	a.table.SetHooks((*tableHooks)(a))
+	if cfg.Hindsight > 0 && !cfg.heldOutside {
+		a.hs = &hindsight{hosts: a.hosts, window: cfg.Hindsight, emit: emit}
+		a.emit = a.hs.add
+	}
 	return a
 }
 
@@ -84,9 +98,12 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 	if p.Flags&capture.RST != 0 {
 		snap := a.hosts.Snapshot(p)
 		a.packetHashed(p, &snap, nil, 0)
-		return
+	} else {
+		a.packetHashed(p, nil, nil, 0)
 	}
-	a.packetHashed(p, nil, nil, 0)
+	if a.hs != nil && a.hs.head < len(a.hs.queue) {
+		a.hs.advance(p.Time)
+	}
 }
 
 // packetHashed processes p; snap is what the host table knew of p's
@@ -128,7 +145,7 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 	}
 	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
 		if !pd.final && pd.gen == c.Gen() {
-			pd.finalize(c)
+			pd.finalize(c, a.cfg.Hindsight > 0)
 		}
 	}
 	a.byRef[r] = nil
@@ -168,6 +185,9 @@ func (a *Analyzer) observe(c *flows.Conn, d flows.Side, p *capture.Packet) {
 func (a *Analyzer) Flush() {
 	a.table.Flush()
 	a.release(time.Time{})
+	if a.hs != nil {
+		a.hs.advance(time.Time{})
+	}
 }
 
 // idleGap is the silence after which c counts as idle: Config.IdleGap or
@@ -200,7 +220,7 @@ func (a *Analyzer) release(now time.Time) {
 			if c.Gen() != pd.gen {
 				c = nil
 			}
-			pd.finalize(c)
+			pd.finalize(c, a.cfg.Hindsight > 0)
 		}
 		a.queue[a.head] = nil
 		a.head++

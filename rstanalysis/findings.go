@@ -60,3 +60,33 @@ func (fs findings) sorted() []Finding {
 	}
 	return out
 }
+
+// has reports whether rule id fired.
+func (fs findings) has(id RuleID) bool {
+	for _, f := range fs {
+		if f.rule == id {
+			return true
+		}
+	}
+	return false
+}
+
+// without returns fs without the findings of rule id.
+func (fs findings) without(id RuleID) findings {
+	out := fs[:0]
+	for _, f := range fs {
+		if f.rule != id {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// weaken caps the weight of the findings of rule id at w.
+func (fs findings) weaken(id RuleID, w float64) {
+	for i := range fs {
+		if fs[i].rule == id && fs[i].forged > w {
+			fs[i].forged = w
+		}
+	}
+}

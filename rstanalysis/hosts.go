@@ -20,6 +20,20 @@ import (
 type Hosts struct {
 	m   map[hostAddr]hostInfo
 	syn map[flows.Key]flows.Nanos // SYNs awaiting their SYN-ACK
+	// wanted holds the addresses a RST came from while the table knew
+	// nothing of them (or no RTT); learnt holds, for each, the first
+	// SYN or SYN-ACK seen from it since (hindsight.go). The first, not the
+	// latest: a verdict decided in hindsight must not depend on when it is
+	// decided, so that any number of workers gives the same.
+	wanted map[hostAddr]bool
+	learnt map[hostAddr]learnt
+}
+
+// learnt is what the table learnt of a wanted address after its RST: the
+// first reference for a TTL and the first for an RTT, with their times.
+type learnt struct {
+	ttl, rtt     hostInfo
+	ttlAt, rttAt flows.Nanos
 }
 
 // hostAddr is a netip.Addr without its zone pointer (packets have no zone):
@@ -49,7 +63,8 @@ const maxHosts = 1 << 17
 
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
-	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos)}
+	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos),
+		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt)}
 }
 
 // Observe records p if it is a SYN or a SYN-ACK; other packets cost a branch.
@@ -77,14 +92,51 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if rtt == 0 && ok {
 		rtt = old.rtt
 	}
-	h.m[src] = hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
+	info := hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
+	h.m[src] = info
+	if len(h.wanted) > 0 && h.wanted[src] {
+		h.learn(src, info, flows.NanosOf(p.Time))
+	}
+}
+
+// learn records info, seen at, as the first reference for a wanted
+// address's TTL and, when it has one, RTT.
+func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
+	l := h.learnt[a]
+	if l.ttlAt == 0 {
+		l.ttl, l.ttlAt = info, at
+	}
+	if l.rttAt == 0 && info.rtt > 0 {
+		l.rtt, l.rttAt = info, at
+	}
+	if len(h.learnt) >= maxHosts {
+		clear(h.learnt)
+	}
+	h.learnt[a] = l
+}
+
+// since returns the first TTL and RTT references learnt for a after a RST
+// from it, up to capture time until; ok reports which exist.
+func (h *Hosts) since(a netip.Addr, until flows.Nanos) (ttl, rtt hostInfo, ttlOK, rttOK bool) {
+	l, ok := h.learnt[addrOf(a)]
+	if !ok {
+		return
+	}
+	return l.ttl, l.rtt, l.ttlAt != 0 && l.ttlAt <= until, l.rttAt != 0 && l.rttAt <= until
 }
 
 // Snapshot returns what the table knows of p's source and destination.
 func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	var s HostSnapshot
-	s.src, s.srcOK = h.m[addrOf(p.Src)]
+	src := addrOf(p.Src)
+	s.src, s.srcOK = h.m[src]
 	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
+	if (!s.srcOK || s.src.rtt == 0) && !h.wanted[src] {
+		if len(h.wanted) >= maxHosts {
+			clear(h.wanted)
+		}
+		h.wanted[src] = true
+	}
 	return s
 }
 

@@ -1,6 +1,7 @@
 package rstanalysis
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -32,15 +33,17 @@ type pending struct {
 	lone     bool // no other packet of the connection before the RST
 	fs       findings
 
-	senderAfter after  // the claimed sender's first non-RST packet after the RST
-	peerAfter   after  // the receiver's first non-RST packet after the RST
-	followJump  int64  // seq jump of a later RST from the same side (0: none)
-	followFrame uint64 // that RST's frame
-	injectedish bool   // evidence that points at an injector rather than a firewall
-	answersIdle bool   // the RST answers the first packet after an idle gap
-	serverFINed bool   // the server had sent FIN before the client's last payload
-	handshakeAn bool   // the RST answers the handshake's final ACK
-	seqLive     bool   // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
+	senderAfter after      // the claimed sender's first non-RST packet after the RST
+	peerAfter   after      // the receiver's first non-RST packet after the RST
+	followJump  int64      // seq jump of a later RST from the same side (0: none)
+	followFrame uint64     // that RST's frame
+	injectedish bool       // evidence that points at an injector rather than a firewall
+	answersIdle bool       // the RST answers the first packet after an idle gap
+	serverFINed bool       // the server had sent FIN before the client's last payload
+	handshakeAn bool       // the RST answers the handshake's final ACK
+	seqLive     bool       // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
+	noTTLRef    bool       // no packet of the sender to compare the TTL with (ttl.none)
+	synTrig     flows.Seen // the SYN a refusal answers, when no RTT to the server was known
 	hosts       HostSnapshot
 }
 
@@ -81,8 +84,10 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 }
 
 // finalize runs the rules that judge a RST when it is decided, with c
-// its connection as it now is (nil when it has gone), and decides.
-func (pd *pending) finalize(c *flows.Conn) {
+// its connection as it now is (nil when it has gone), and decides. A
+// verdict that lacks a reference for its sender's TTL, or a clock for its
+// refusal, is marked for hindsight (Config.Hindsight).
+func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 	pd.final = true
 	pd.conn = nil
 	if c != nil {
@@ -91,6 +96,31 @@ func (pd *pending) finalize(c *flows.Conn) {
 	}
 	for _, rule := range endRules {
 		rule(pd, c)
+	}
+	pd.decide()
+	if hindsight && (pd.noTTLRef || pd.waitsForClock()) {
+		pd.v.held = pd
+	}
+}
+
+// waitsForClock reports whether a refusal had no RTT to its server to be
+// timed against.
+func (pd *pending) waitsForClock() bool {
+	return pd.synTrig.Frame != 0 && !pd.fs.has(RuleTimingTooFast) && !pd.fs.has(RuleTimingPlausible)
+}
+
+// rejudge decides a held verdict again with what the host table h learnt
+// of its sender after the RST, up to capture time until: the first TTL
+// and the first SYN-ACK RTT it showed on other connections.
+func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time) {
+	ttl, rtt, ttlOK, rttOK := h.since(sender, flows.NanosOf(until))
+	if pd.noTTLRef && ttlOK {
+		pd.fs = pd.fs.without(RuleTTLNone)
+		ttlAgainstHost(pd, ttl)
+		pd.noTTLRef = false
+	}
+	if pd.waitsForClock() && rttOK {
+		timingAgainstHost(pd, rtt)
 	}
 	pd.decide()
 }

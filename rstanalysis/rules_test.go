@@ -2,6 +2,7 @@ package rstanalysis
 
 import (
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -389,4 +390,60 @@ func frames(vs []Verdict) []uint64 {
 		f = append(f, v.Frame)
 	}
 	return f
+}
+
+// TestHindsight: a server's first connection refused, its later ones
+// answered. The refusal has no packet of the server to compare with when
+// its grace ends; with hindsight it waits, and the later SYN-ACK's TTL and
+// RTT decide it. A RST made on the capturing host's link (TTL 64, 0 hops)
+// for a server whose later packets come 7 hops away, faster than its RTT,
+// is a middlebox.
+func TestHindsight(t *testing.T) {
+	build := func(rstTTL uint8, delay time.Duration) []capture.Packet {
+		refused := newConv(40000)
+		syn := refused.cli(capture.SYN, "")
+		r := refused.after(delay).srv(capture.RST|capture.ACK, "")
+		r.Seq, r.Ack, r.TTL = 0, syn.Seq+1, rstTTL
+		later := newConv(40001)
+		later.after(30 * time.Second).handshake().request()
+		return merge(refused, later)
+	}
+	tests := []struct {
+		name      string
+		rstTTL    uint8
+		delay     time.Duration
+		hindsight time.Duration
+		origin    Origin
+		rule      RuleID
+	}{
+		{"no hindsight: unknown", 57, 20 * time.Millisecond, 0, OriginUnknown, RuleTTLNone},
+		{"the server's later SYN-ACK matches", 57, 20 * time.Millisecond, time.Minute, OriginServer, RuleTTLMatch},
+		{"made on the link, sooner than the server's RTT", 64, 100 * time.Microsecond, time.Minute, OriginMiddlebox, RuleTTLInitial},
+		{"the later connection comes too late", 57, 20 * time.Millisecond, 10 * time.Second, OriginUnknown, RuleTTLNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pkts := build(tt.rstTTL, tt.delay)
+			var vs []Verdict
+			a := New(Config{Hindsight: tt.hindsight}, func(v *Verdict) { vs = append(vs, *v) })
+			for i := range pkts {
+				a.Packet(&pkts[i])
+			}
+			a.Flush()
+			if len(vs) != 1 {
+				t.Fatalf("%d verdicts, want 1", len(vs))
+			}
+			v := vs[0]
+			if v.Origin != tt.origin || v.Phase != PhaseSYN {
+				t.Errorf("origin %v phase %v, want %v syn:\n  %s", v.Origin, v.Phase, tt.origin, strings.Join(v.Texts(), "\n  "))
+			}
+			i := slices.IndexFunc(v.Findings, func(f Finding) bool { return f.Rule == tt.rule })
+			if i < 0 {
+				t.Fatalf("no %s finding:\n  %s", tt.rule, strings.Join(v.Texts(), "\n  "))
+			}
+			if f := v.Findings[i]; tt.rule != RuleTTLNone && (len(f.Frames) != 1 || f.Frames[0] <= v.Frame || !strings.Contains(f.Text, "after this RST")) {
+				t.Errorf("%s cites frames %v, want one after the RST (frame %d): %s", tt.rule, f.Frames, v.Frame, f.Text)
+			}
+		})
+	}
 }

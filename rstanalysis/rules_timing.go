@@ -26,22 +26,55 @@ const (
 // ACK for the client's), never from a RST.
 func ruleTiming(pd *pending, c *flows.Conn, p *capture.Packet) {
 	d := pd.dir
-	leg, where, weight := c.LegRTT(d), "handshake", strong
+	leg := c.LegRTT(d)
+	peer := &c.Half[d.Peer()]
 	if leg == 0 && d == flows.Server && pd.v.Phase == PhaseSYN {
 		// Another connection's SYN-ACK is a weaker clock: behind one
 		// address a load balancer may reach backends at other distances.
-		if h, ok := pd.hosts.of(true); ok && h.rtt > 0 {
-			leg, where, weight = h.rtt, fmt.Sprintf("its SYN-ACK at frame %d", h.frame), moderate
+		trig := answered(peer, p, true, 0)
+		if trig == nil {
+			return
 		}
+		pd.synTrig = *trig
+		if h, ok := pd.hosts.of(true); ok && h.rtt > 0 {
+			timingAgainstHost(pd, h)
+		}
+		return
 	}
 	if leg < timingMinLeg {
 		return
 	}
-	trig := answered(&c.Half[d.Peer()], p, pd.v.Phase == PhaseSYN, leg)
-	if trig == nil {
+	if trig := answered(peer, p, pd.v.Phase == PhaseSYN, leg); trig != nil {
+		timingAgainst(pd, trig, leg, "handshake", strong)
+	}
+}
+
+// timingAgainstHost weighs the delay of a refusal with the sender's SYN-ACK
+// RTT on another connection, h.
+func timingAgainstHost(pd *pending, h hostInfo) {
+	when := ""
+	if h.frame > pd.v.Frame {
+		when = ", after this RST"
+	}
+	n := len(pd.fs)
+	timingAgainst(pd, &pd.synTrig, h.rtt, fmt.Sprintf("its SYN-ACK at frame %d%s", h.frame, when), moderate)
+	if when != "" && len(pd.fs) > n && pd.fs[n].rule == RuleTimingPlausible {
+		// A plausible delay is soft evidence a forger matches for free; from
+		// a clock read after the RST (the address may have moved to another
+		// backend since) it is only context.
+		pd.fs[n].forged = 0
+	}
+}
+
+// timingAgainst weighs the delay between the segment the RST answers,
+// trig, and the RST against leg, the round trip to the claimed sender
+// measured at where.
+func timingAgainst(pd *pending, trig *flows.Seen, leg time.Duration, where string, weight float64) {
+	if leg < timingMinLeg {
 		return
 	}
-	dt := flows.NanosOf(p.Time).Sub(trig.At)
+	d := pd.dir
+	dt := flows.NanosOf(pd.rst.time).Sub(trig.At)
 	switch {
 	case tooFast(dt, leg):
 		pd.fs.add(RuleTimingTooFast, weight, on(trig.Frame), "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",

@@ -17,29 +17,57 @@ func ruleTTL(pd *pending, c *flows.Conn) {
 	if c == nil {
 		return
 	}
-	d := pd.dir
-	ttl := int(pd.rst.ttl)
-	refs := c.Half[d].TTLs()
-	where, weight, own := "packets", strong, true
-	var frames []uint64
-	if len(refs) == 0 {
-		h, ok := pd.hosts.of(true)
-		if !ok {
-			pd.fs.add(RuleTTLNone, 0, nil, "no other packet from the %s to compare its TTL %d with: a device on the path answering for it would look the same", d, ttl)
-			return
-		}
-		refs = []uint8{h.ttl}
-		// Applications may set their own TTL (eBGP's 1, GTSM's 255), so
-		// another connection is a weaker reference than this one.
-		where, weight, own, frames = fmt.Sprintf("packets on other connections (frame %d)", h.frame), moderate, false, on(h.frame)
+	if refs := c.Half[pd.dir].TTLs(); len(refs) > 0 {
+		ttlAgainst(pd, refs, "packets", nil)
+		return
+	}
+	if h, ok := pd.hosts.of(true); ok {
+		ttlAgainstHost(pd, h)
+		return
+	}
+	pd.noTTLRef = true
+	pd.fs.add(RuleTTLNone, 0, nil, "no other packet from the %s to compare its TTL %d with: a device on the path answering for it would look the same", pd.dir, pd.rst.ttl)
+}
+
+// ttlAgainstHost compares the RST's TTL with the sender's latest SYN or
+// SYN-ACK on another connection, h. Applications may set their own TTL
+// (eBGP's 1, GTSM's 255), so another connection is a weaker reference than
+// this one.
+func ttlAgainstHost(pd *pending, h hostInfo) {
+	when := ""
+	if h.frame > pd.v.Frame {
+		when = ", after this RST"
+	}
+	ttlAgainst(pd, []uint8{h.ttl}, fmt.Sprintf("packets on other connections (frame %d%s)", h.frame, when), on(h.frame))
+	if when != "" {
+		// After an incident an address may have moved to another backend
+		// (a failover): a later reference at another distance is weak
+		// evidence, unless the RST was made on the capturing link, where
+		// no remote host is.
+		pd.fs.weaken(RuleTTLMismatch, weak)
+	}
+}
+
+// ttlAgainst weighs the RST's TTL against refs, the TTLs of the sender's
+// packets: its own on this connection (where is "packets", frames nil) or
+// on others.
+func ttlAgainst(pd *pending, refs []uint8, where string, frames []uint64) {
+	d, ttl := pd.dir, int(pd.rst.ttl)
+	own := frames == nil
+	weight := strong
+	if !own {
+		weight = moderate
 	}
 	if len(refs) > 1 {
 		weight = weak
 	}
 	best := nearest(refs, ttl)
 	hops, refHops := flows.Hops(uint8(ttl)), flows.Hops(uint8(best))
-	if !own && flows.InitialTTL(uint8(ttl)) != flows.InitialTTL(uint8(best)) {
-		weight = weak // another host behind the same address, or another OS
+	if !own && flows.InitialTTL(uint8(ttl)) != flows.InitialTTL(uint8(best)) && !(hops == 0 && refHops > 0) {
+		// Another host behind the same address, or another OS; but a RST
+		// made on the capturing host's link while the sender is hops
+		// away is not the sender's, whatever its OS.
+		weight = weak
 	}
 	list := ttlList(refs)
 	switch {

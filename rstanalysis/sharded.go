@@ -3,6 +3,7 @@ package rstanalysis
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/flows"
@@ -37,6 +38,7 @@ type Sharded struct {
 	spare     chan []Verdict
 	watermark []uint64
 	emit      func(*Verdict)
+	hs        *hindsight // nil: merged verdicts go straight to emit
 }
 
 // item is one packet on its way to a worker. The reader writes it and the
@@ -75,6 +77,11 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		cfg.MaxConns = max(1, cfg.MaxConns/n)
 	}
 	cfg.hasher = &s.hasher
+	if cfg.Hindsight > 0 { // the waiting happens here, beside the host table
+		cfg.heldOutside = true
+		s.hs = &hindsight{hosts: s.hosts, window: cfg.Hindsight, emit: emit}
+		s.emit = s.hs.add
+	}
 	if n+1 <= runtime.GOMAXPROCS(0) {
 		s.spins = spinPolls
 	}
@@ -134,6 +141,9 @@ func (a *Analyzer) watermark(last uint64) uint64 {
 // Packet feeds the next TCP segment. p may be reused as soon as it returns.
 func (s *Sharded) Packet(p *capture.Packet) {
 	s.hosts.Observe(p)
+	if s.hs != nil && s.hs.head < len(s.hs.queue) {
+		s.hs.advance(p.Time)
+	}
 	// The key and its hash pick the worker and spare it the hashing.
 	k := flows.KeyOf(p)
 	h := s.hasher.Hash(&k)
@@ -299,6 +309,9 @@ func (s *Sharded) Flush() {
 				case r := <-s.results:
 					s.merge(r)
 				default:
+					if s.hs != nil {
+						s.hs.advance(time.Time{})
+					}
 					return
 				}
 			}

@@ -15,7 +15,16 @@ func (a *Analyzer) Tick(now time.Time) {
 		return
 	}
 	a.release(now)
+	if a.hs != nil {
+		a.hs.advance(now)
+	}
 }
 
 // Pending is the number of RSTs seen whose verdict has not been emitted yet.
-func (a *Analyzer) Pending() int { return len(a.queue) - a.head }
+func (a *Analyzer) Pending() int {
+	n := len(a.queue) - a.head
+	if a.hs != nil {
+		n += len(a.hs.queue) - a.hs.head
+	}
+	return n
+}

@@ -134,6 +134,9 @@ type Verdict struct {
 	// Relation says how this RST relates to the event's first RST; empty
 	// when it is the first.
 	Relation string
+	// held is the verdict in the making, while it waits for hindsight.
+	held *pending
+
 	// Vantage says where the capture was taken relative to this connection
 	// ("client host", "server host", "between client and server", "unknown"),
 	// inferred from the endpoints' hop counts.

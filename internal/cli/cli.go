@@ -155,7 +155,8 @@ type analysisFlags struct {
 	idleTimeout time.Duration
 	maxConns    int
 	filter      string
-	rows        int // read only: --rows (0 = every RST)
+	rows        int           // read only: --rows (0 = every RST)
+	hindsight   time.Duration // read only: --hindsight
 }
 
 func (f *analysisFlags) register(cmd *cobra.Command) {
@@ -180,7 +181,7 @@ func (f *analysisFlags) check() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--grace", f.grace}, {"--idle-gap", f.idleGap}, {"--idle-timeout", f.idleTimeout}} {
+	}{{"--grace", f.grace}, {"--idle-gap", f.idleGap}, {"--idle-timeout", f.idleTimeout}, {"--hindsight", f.hindsight}} {
 		if d.v < 0 {
 			return usagef("%s must not be negative (got %v)", d.name, d.v)
 		}
@@ -197,7 +198,7 @@ func (f *analysisFlags) check() error {
 }
 
 func (f *analysisFlags) config() rstanalysis.Config {
-	return rstanalysis.Config{Grace: f.grace, IdleGap: f.idleGap,
+	return rstanalysis.Config{Grace: f.grace, IdleGap: f.idleGap, Hindsight: f.hindsight,
 		IdleTimeout: f.idleTimeout, MaxConns: f.maxConns}
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -59,6 +60,8 @@ that are neither files nor a filter.`,
 	}
 	af.register(cmd)
 	fl := cmd.Flags()
+	fl.DurationVar(&af.hindsight, "hindsight", 2*time.Minute,
+		"capture time a verdict whose sender showed no packet of its own waits to learn that host from later connections (0: none)")
 	fl.IntVar(&af.rows, "rows", 1000,
 		"table and markdown: list at most this many RSTs, the first in capture order (the summaries count every one; 0 = all)")
 	fl.IntVarP(&rf.workers, "workers", "j", 0,
