@@ -85,6 +85,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts()}
 	a.table.SetHooks((*tableHooks)(a))
 	if cfg.Hindsight > 0 && !cfg.heldOutside {
+		a.hosts.hindsight = true
 		a.hs = &hindsight{hosts: a.hosts, window: cfg.Hindsight, emit: emit}
 		a.emit = a.hs.add
 	}

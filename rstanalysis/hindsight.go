@@ -23,13 +23,18 @@ type hindsight struct {
 }
 
 // maxHeld bounds the verdicts that wait for hindsight.
-const maxHeld = 8192
+const maxHeld = 1024
 
 // add takes the next verdict in capture order.
 func (h *hindsight) add(v *Verdict) {
 	if h.head == len(h.queue) && v.held == nil {
 		h.emit(v)
 		return
+	}
+	if h.head > 0 && h.head >= len(h.queue)/2 { // reuse the emitted front
+		n := copy(h.queue, h.queue[h.head:])
+		clear(h.queue[n:])
+		h.queue, h.head = h.queue[:n], 0
 	}
 	h.queue = append(h.queue, *v)
 	h.advance(v.Time)

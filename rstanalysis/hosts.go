@@ -27,6 +27,8 @@ type Hosts struct {
 	// decided, so that any number of workers gives the same.
 	wanted map[hostAddr]bool
 	learnt map[hostAddr]learnt
+	// hindsight turns the wanted and learnt tables on (Config.Hindsight).
+	hindsight bool
 }
 
 // learnt is what the table learnt of a wanted address after its RST: the
@@ -46,9 +48,10 @@ type hostAddr struct {
 func addrOf(a netip.Addr) hostAddr { return hostAddr{a.As16(), uint8(a.BitLen())} }
 
 type hostInfo struct {
-	ttl   uint8
-	frame uint64        // the packet the TTL was seen in
-	rtt   time.Duration // SYN to SYN-ACK, when the host answered a SYN
+	ttl    uint8
+	server bool          // seen answering a SYN (its latest was a SYN-ACK)
+	frame  uint64        // the packet the TTL was seen in
+	rtt    time.Duration // SYN to SYN-ACK, when the host answered a SYN
 }
 
 // HostSnapshot is what Hosts knew of a RST's two addresses when it arrived.
@@ -92,7 +95,7 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if rtt == 0 && ok {
 		rtt = old.rtt
 	}
-	info := hostInfo{ttl: p.TTL, frame: p.Frame, rtt: rtt}
+	info := hostInfo{ttl: p.TTL, server: p.Flags&capture.ACK != 0, frame: p.Frame, rtt: rtt}
 	h.m[src] = info
 	if len(h.wanted) > 0 && h.wanted[src] {
 		h.learn(src, info, flows.NanosOf(p.Time))
@@ -131,7 +134,9 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	src := addrOf(p.Src)
 	s.src, s.srcOK = h.m[src]
 	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
-	if (!s.srcOK || s.src.rtt == 0) && !h.wanted[src] {
+	// Wanted: a sender never seen, or a server seen without its RTT; a
+	// client's own SYNs say all there is to learn of it.
+	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !h.wanted[src] {
 		if len(h.wanted) >= maxHosts {
 			clear(h.wanted)
 		}

@@ -31,7 +31,7 @@ func TestMergedVantage(t *testing.T) {
 			t.Fatalf("no lab captures *.%s (%v)", vantage, err)
 		}
 		pkts, truth := mergeLab(t, caps)
-		for _, hs := range []time.Duration{0, 2 * time.Minute} {
+		for _, hs := range []time.Duration{0, 30 * time.Second} {
 			t.Run(fmt.Sprintf("%s/hindsight=%v", vantage, hs), func(t *testing.T) {
 				var vs []rstanalysis.Verdict
 				a := rstanalysis.New(rstanalysis.Config{Hindsight: hs}, func(v *rstanalysis.Verdict) { vs = append(vs, *v) })

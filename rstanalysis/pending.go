@@ -85,8 +85,8 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 
 // finalize runs the rules that judge a RST when it is decided, with c
 // its connection as it now is (nil when it has gone), and decides. A
-// verdict that lacks a reference for its sender's TTL, or a clock for its
-// refusal, is marked for hindsight (Config.Hindsight).
+// verdict left unknown for want of a reference for its sender's TTL, or of
+// a clock for its refusal, is marked for hindsight (Config.Hindsight).
 func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 	pd.final = true
 	pd.conn = nil
@@ -98,7 +98,7 @@ func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 		rule(pd, c)
 	}
 	pd.decide()
-	if hindsight && (pd.noTTLRef || pd.waitsForClock()) {
+	if hindsight && pd.v.Origin == OriginUnknown && (pd.noTTLRef || pd.waitsForClock()) {
 		pd.v.held = pd
 	}
 }

@@ -79,6 +79,7 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	cfg.hasher = &s.hasher
 	if cfg.Hindsight > 0 { // the waiting happens here, beside the host table
 		cfg.heldOutside = true
+		s.hosts.hindsight = true
 		s.hs = &hindsight{hosts: s.hosts, window: cfg.Hindsight, emit: emit}
 		s.emit = s.hs.add
 	}

@@ -60,7 +60,7 @@ that are neither files nor a filter.`,
 	}
 	af.register(cmd)
 	fl := cmd.Flags()
-	fl.DurationVar(&af.hindsight, "hindsight", 2*time.Minute,
+	fl.DurationVar(&af.hindsight, "hindsight", 30*time.Second,
 		"capture time a verdict whose sender showed no packet of its own waits to learn that host from later connections (0: none)")
 	fl.IntVar(&af.rows, "rows", 1000,
 		"table and markdown: list at most this many RSTs, the first in capture order (the summaries count every one; 0 = all)")
