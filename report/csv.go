@@ -16,6 +16,12 @@ var csvHeader = []string{"file", "frame", "ts", "client", "server", "from", "ori
 	"phase", "cause", "flags", "ttl", "seq", "ack", "rtt_ms", "midstream", "request", "response",
 	"event", "relation", "vantage", "rules", "evidence"}
 
+// Text from the wire or from outside (the file name, request, response,
+// relation, vantage point and evidence texts) goes through clean, as in the
+// table and markdown formats: a CSV shown with cat must not drive the
+// terminal (ESC[2J, OSC 52), and a strict UTF-8 reader must accept it.
+// encoding/csv quotes what CSV needs quoted (commas, quotes, newlines).
+
 // csvEvidenceSep joins the rule ids, and the evidence texts, of a verdict's
 // findings in one CSV field each.
 const csvEvidenceSep = " | "
@@ -48,13 +54,13 @@ func (c *csvWriter) Write(v *rstanalysis.Verdict) error {
 		rtt = strconv.FormatFloat(rttMillis(v.RTT), 'f', -1, 64)
 	}
 	r := c.rec
-	r[0], r[1], r[2] = v.File, strconv.FormatUint(v.Frame, 10), timestamp(v.Time)
+	r[0], r[1], r[2] = clean(v.File), strconv.FormatUint(v.Frame, 10), timestamp(v.Time)
 	r[3], r[4], r[5], r[6] = endpoint(v.Client), endpoint(v.Server), v.From.String(), v.Origin.String()
 	r[7], r[8], r[9] = confText(v.Confidence), v.Phase.String(), v.Cause.String()
 	r[10], r[11] = v.Flags, strconv.Itoa(int(v.TTL))
 	r[12], r[13] = strconv.FormatUint(uint64(v.Seq), 10), strconv.FormatUint(uint64(v.Ack), 10)
-	r[14], r[15], r[16], r[17] = rtt, strconv.FormatBool(v.Midstream), v.Request, v.Response
-	r[18], r[19], r[20] = strconv.FormatUint(v.Event, 10), v.Relation, vantage(v)
+	r[14], r[15], r[16], r[17] = rtt, strconv.FormatBool(v.Midstream), clean(v.Request), clean(v.Response)
+	r[18], r[19], r[20] = strconv.FormatUint(v.Event, 10), clean(v.Relation), clean(vantage(v))
 	r[21], r[22] = joinFindings(&c.sb, v.Findings, true), joinFindings(&c.sb, v.Findings, false)
 	c.record(r)
 	if c.opts.Stream {
@@ -96,7 +102,7 @@ func (c *csvWriter) flush() error {
 	return c.out.flush()
 }
 
-// joinFindings joins the findings' rule ids (rules) or texts with
+// joinFindings joins the findings' rule ids (rules) or texts (cleaned) with
 // csvEvidenceSep, in their order; b is scratch space.
 func joinFindings(b *strings.Builder, fs []rstanalysis.Finding, rules bool) string {
 	b.Reset()
@@ -107,7 +113,7 @@ func joinFindings(b *strings.Builder, fs []rstanalysis.Finding, rules bool) stri
 		if rules {
 			b.WriteString(string(fs[i].Rule))
 		} else {
-			b.WriteString(fs[i].Text)
+			b.WriteString(clean(fs[i].Text))
 		}
 	}
 	return b.String()

@@ -8,8 +8,14 @@ import (
 )
 
 // clean makes text from the wire safe for a terminal or document: control
-// characters (an ANSI escape in a Host header) and invalid UTF-8 become
-// \xNN or \uNNNN escapes.
+// characters (an ANSI escape in a Host header, BEL, NUL, CR) and invalid
+// UTF-8 bytes become \xNN escapes, and other characters that print nothing
+// (U+202E, which reverses the text after it; U+2028) \uNNNN escapes. It is
+// the one escaping of every text format: the table, markdown and CSV
+// renderings pass every text from outside (request, response, relation,
+// vantage point, evidence, file names, warnings) through it. JSON has its
+// own (encoding/json escapes control characters and replaces invalid
+// UTF-8 with U+FFFD).
 func clean(s string) string {
 	ok := true
 	for i := 0; i < len(s); i++ {

@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/rstscope/rstscope/internal/cli"
 	"github.com/rstscope/rstscope/internal/gctune"
@@ -28,7 +26,9 @@ func main() {
 		// a read's wall time (override with GOGC).
 		gctune.Floor(gcFloor, 10)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM stops the run with its report, a second
+	// one exits at once.
+	ctx, stop := cli.NotifySignals(context.Background(), os.Stderr, os.Exit)
 	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

@@ -27,6 +27,10 @@ const (
 	ExitOK      = 0 // every input was read to its end
 	ExitFailure = 1 // an input could not be opened or was damaged; results for what was read are printed
 	ExitUsage   = 2 // bad command, flags or arguments: nothing was read
+	// ExitInterrupted: a read was interrupted (SIGINT; 128 + the signal's
+	// number for another, 143 for SIGTERM); results for what was read are
+	// printed.
+	ExitInterrupted = 130
 )
 
 // usageError marks errors in how rstscope was called.
@@ -65,6 +69,12 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		return ExitUsage
 	case errors.Is(err, errReported):
 		return ExitFailure
+	case errors.Is(err, pipeline.ErrInterrupted): // already said, on stderr and in the summary
+		var se *SignalError
+		if errors.As(context.Cause(ctx), &se) {
+			return se.ExitCode()
+		}
+		return ExitInterrupted
 	}
 	for _, line := range strings.Split(err.Error(), "\n") { // errors.Join: one input per line
 		fmt.Fprintf(stderr, "rstscope: %s\n", line)
@@ -83,7 +93,8 @@ against the sender's own packets, timing against the handshake RTT, sequence
 numbers, packets that follow the RST, and the phase of the exchange.
 
 Exit status: 0 on success, 1 when an input could not be read (or not to its
-end), 2 for bad usage (an unknown command or flag, a bad value, a bad filter).`,
+end), 2 for bad usage (an unknown command or flag, a bad value, a bad filter),
+130 (143) when a read is interrupted by SIGINT (SIGTERM).`,
 		Version:       version(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -166,7 +177,7 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table and markdown: list every evidence line of every RST")
 	fl.IntVar(&f.width, "width", 0, "table: fit rows into this many columns (default: the terminal's, else 160)")
 	fl.BoolVar(&f.jsonSummary, "json-summary", false, "json: end with a {\"summary\":{...}} line")
-	fl.DurationVar(&f.grace, "grace", 2*time.Second, "capture time a verdict waits for packets that follow its RST")
+	fl.DurationVar(&f.grace, "grace", 2*time.Second, "capture time a verdict waits for packets that follow its RST (more than 0)")
 	fl.DurationVar(&f.idleGap, "idle-gap", time.Second, "shortest silence after which a connection counts as idle (and at least 20 handshake RTTs)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 10*time.Minute, "forget a connection after this much capture time without packets")
 	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once (least recently active evicted first)")
@@ -181,10 +192,13 @@ func (f *analysisFlags) check() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"--grace", f.grace}, {"--idle-gap", f.idleGap}, {"--idle-timeout", f.idleTimeout}, {"--hindsight", f.hindsight}} {
-		if d.v < 0 {
-			return usagef("%s must not be negative (got %v)", d.name, d.v)
+	}{{"--grace", f.grace}, {"--idle-gap", f.idleGap}, {"--idle-timeout", f.idleTimeout}} {
+		if d.v <= 0 { // the analysis would take 0 for its default
+			return usagef("%s must be positive (got %v)", d.name, d.v)
 		}
+	}
+	if f.hindsight < 0 { // 0 is none
+		return usagef("--hindsight must not be negative (got %v)", f.hindsight)
 	}
 	switch {
 	case f.maxConns <= 0:

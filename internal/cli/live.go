@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -31,6 +32,9 @@ const (
 	// tickEvery is how often verdicts are released by wall-clock time and
 	// the status line is redrawn.
 	tickEvery = 500 * time.Millisecond
+	// maxSnapLen is libpcap's MAXIMUM_SNAPLEN: it silently caps a larger
+	// snap length to this.
+	maxSnapLen = 262144
 )
 
 func newLiveCmd() *cobra.Command {
@@ -60,7 +64,8 @@ frames before the RST, the RST, and what follows) to a pcap file.
 Exit status: 0 when stopped by a signal, --duration or --count; 1 when the
 capture could not start or failed (the interface went down: the summary so
 far is printed); 2 for bad usage: an unknown flag, a value out of range, a
-bad filter.`,
+bad filter. A second signal exits at once (130 for SIGINT, 143 for SIGTERM),
+without the summary.`,
 		Example: `  rstscope live -i eth0 tcp port 443
   rstscope live -i any -o json | jq 'select(.origin=="middlebox")'
   rstscope live -i eth0 --write resets.pcap --duration 10m -- port 443 or port 80`,
@@ -72,7 +77,8 @@ bad filter.`,
 	af.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVarP(&lf.iface, "interface", "i", "", `interface to capture on; "any" captures on all of them`)
-	fl.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnapLen, "bytes of each frame to capture: headers and the first payload bytes")
+	fl.IntVarP(&lf.snaplen, "snaplen", "s", capture.DefaultSnapLen,
+		"bytes of each frame to capture: headers and the first payload bytes (at most 262144, libpcap's maximum)")
 	fl.BoolVarP(&lf.promisc, "promisc", "p", false, "put the interface in promiscuous mode")
 	fl.DurationVar(&lf.duration, "duration", 0, "stop after this long (e.g. 30s, 10m); 0: until interrupted")
 	fl.Uint64VarP(&lf.count, "count", "c", 0, "stop after this many TCP packets; 0: no limit")
@@ -90,6 +96,8 @@ func (lf *liveFlags) check(af *analysisFlags, args []string) error {
 	switch {
 	case lf.snaplen < 0:
 		return usagef("--snaplen must not be negative (got %d)", lf.snaplen)
+	case lf.snaplen > maxSnapLen:
+		return usagef("--snaplen must be at most %d bytes, libpcap's maximum (got %d)", maxSnapLen, lf.snaplen)
 	case lf.duration < 0:
 		return usagef("--duration must not be negative (got %v)", lf.duration)
 	}
@@ -146,7 +154,7 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 		lf.iface, src.LinkType(), snap)
 
 	in := pipeline.Input{Name: "interface " + lf.iface, ErrorsNamed: true,
-		Open: func() (pipeline.Source, error) { return src, nil }}
+		Open: func(context.Context) (pipeline.Source, error) { return src, nil }}
 	err = pipeline.Run(cmd.Context(), []pipeline.Input{in}, pipeline.NewAnalysis(af.config(), 0),
 		af.writer(cmd.OutOrStdout(), true), opts)
 	if kf != nil {

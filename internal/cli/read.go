@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -41,13 +42,17 @@ filter, whatever files exist; --filter gives it as a flag instead (then every
 argument is a file). A filter libpcap cannot compile is reported before any
 file is read.
 
-Exit status: 0 when every input was read to its end (or the read was
-interrupted: the results so far are printed, with a warning); 1 when an input
-could not be opened or was damaged (a missing file is reported before
-anything is read; for a damaged one, what was read before the damage is
-still reported, and a warning says where the damage is); 2 for bad usage:
-an unknown flag, a value out of range, a bad filter, words after the files
-that are neither files nor a filter.`,
+Ctrl-C (SIGINT) or SIGTERM stops the read within a second: the RSTs read so
+far are decided as far as their evidence goes and printed, with a warning;
+a second signal exits at once, without them.
+
+Exit status: 0 when every input was read to its end; 1 when an input could
+not be opened or was damaged (a missing file is reported before anything is
+read; for a damaged one, what was read before the damage is still reported,
+and a warning says where the damage is); 2 for bad usage: an unknown flag, a
+value out of range, a bad filter, words after the files that are neither
+files nor a filter; 130 when interrupted by SIGINT, 143 by SIGTERM (the
+results so far are printed).`,
 		Example: `  rstscope read incident.pcap
   rstscope read incident.pcap tcp port 8005
   rstscope read -o json incident.pcapng.gz | jq 'select(.origin=="middlebox")'
@@ -107,25 +112,13 @@ func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string
 	}
 	inputs := make([]pipeline.Input, len(files))
 	for i, name := range files {
-		inputs[i] = pipeline.Input{Name: name, Open: openFile(name, filter, cmd.InOrStdin())}
+		inputs[i] = pipeline.Input{Name: name, Open: func(ctx context.Context) (pipeline.Source, error) {
+			return pipeline.OpenFile(ctx, name, cmd.InOrStdin(), capture.Options{Filter: filter})
+		}}
 	}
 	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr)}
 	analysis := pipeline.NewAnalysis(af.config(), rf.workers-1) // one goroutine reads and decodes
 	return runError(pipeline.Run(cmd.Context(), inputs, analysis, af.writer(cmd.OutOrStdout(), false), opts))
-}
-
-// openFile opens the capture file name ("-": stdin) with filter.
-func openFile(name, filter string, stdin io.Reader) func() (pipeline.Source, error) {
-	return func() (pipeline.Source, error) {
-		if name != "-" {
-			return capture.Open(name, capture.Options{Filter: filter})
-		}
-		f, err := capture.NewReader(stdin, "stdin", capture.Options{Filter: filter})
-		if err != nil {
-			return nil, err // not a nil *File in a non-nil Source
-		}
-		return f, nil
-	}
 }
 
 // startCPUProfile starts profiling the CPU into path; stop ends it.

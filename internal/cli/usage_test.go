@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -27,9 +28,12 @@ func TestExitStatus(t *testing.T) {
 		{"unknown read flag", []string{"read", "--bogus", path}, ExitUsage, []string{"--bogus", "rstscope read --help"}, ""},
 		{"version with an argument", []string{"version", "x"}, ExitUsage, []string{"version takes no arguments"}, ""},
 		{"bad format", []string{"read", "-o", "xml", path}, ExitUsage, []string{"--format", `"xml"`}, ""},
-		{"negative grace", []string{"read", "--grace", "-1s", path}, ExitUsage, []string{"--grace must not be negative"}, "--max-conns"},
-		{"negative idle gap", []string{"read", "--idle-gap", "-1s", path}, ExitUsage, []string{"--idle-gap must not be negative"}, ""},
-		{"negative idle timeout", []string{"read", "--idle-timeout", "-1m", path}, ExitUsage, []string{"--idle-timeout must not be negative"}, ""},
+		{"negative grace", []string{"read", "--grace", "-1s", path}, ExitUsage, []string{"--grace must be positive"}, "--max-conns"},
+		{"zero grace", []string{"read", "--grace", "0", path}, ExitUsage, []string{"--grace must be positive (got 0s)"}, ""},
+		{"negative idle gap", []string{"read", "--idle-gap", "-1s", path}, ExitUsage, []string{"--idle-gap must be positive"}, ""},
+		{"zero idle gap", []string{"read", "--idle-gap", "0s", path}, ExitUsage, []string{"--idle-gap must be positive"}, ""},
+		{"negative idle timeout", []string{"read", "--idle-timeout", "-1m", path}, ExitUsage, []string{"--idle-timeout must be positive"}, ""},
+		{"zero idle timeout", []string{"read", "--idle-timeout", "0", path}, ExitUsage, []string{"--idle-timeout must be positive"}, ""},
 		{"zero max-conns", []string{"read", "--max-conns", "0", path}, ExitUsage, []string{"--max-conns must be positive"}, ""},
 		{"negative rows", []string{"read", "--rows", "-1", path}, ExitUsage, []string{"--rows"}, ""},
 		{"negative width", []string{"read", "--width", "-5", path}, ExitUsage, []string{"--width"}, ""},
@@ -50,6 +54,10 @@ func TestExitStatus(t *testing.T) {
 		{"live negative duration", []string{"live", "-i", "lo", "--duration", "-1s"}, ExitUsage, []string{"--duration must not be negative"}, ""},
 		{"live negative count", []string{"live", "-i", "lo", "--count", "-1"}, ExitUsage, []string{"--count"}, ""},
 		{"live negative grace", []string{"live", "-i", "lo", "--grace", "-1s"}, ExitUsage, []string{"--grace"}, "--max-conns"},
+		{"live zero grace", []string{"live", "-i", "lo", "--grace", "0"}, ExitUsage, []string{"--grace must be positive"}, ""},
+		{"live snaplen above libpcap's", []string{"live", "-i", "lo", "-s", "100000000"}, ExitUsage,
+			[]string{"--snaplen must be at most 262144 bytes, libpcap's maximum (got 100000000)"}, ""},
+		{"live negative snaplen", []string{"live", "-i", "lo", "-s", "-1"}, ExitUsage, []string{"--snaplen must not be negative"}, ""},
 		{"missing file", []string{"read", missing}, ExitFailure, []string{missing + ": no such file or directory"}, "--help"},
 		{"missing file after a file", []string{"read", path, missing}, ExitFailure, []string{missing + ": no such file or directory"}, ""},
 		{"missing file among files", []string{"read", path, missing, path}, ExitFailure, []string{missing + ": no such file or directory"}, ""},
@@ -99,23 +107,36 @@ func TestTrailingFilter(t *testing.T) {
 }
 
 // TestReadCancelled: a read stopped by its context still prints its report
-// (of what it read so far), with a warning, and exits 0.
+// (of what it read so far), with a warning on stderr and in the summary,
+// and exits 130, or 128 + the signal's number when a signal stopped it.
 func TestReadCancelled(t *testing.T) {
 	path, _ := generated(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	var out, errb bytes.Buffer
-	code := Main(ctx, []string{"read", "-o", "json", "--json-summary", path}, nil, &out, &errb)
-	if code != ExitOK {
-		t.Fatalf("exit %d, stderr %q", code, errb.String())
-	}
-	lines := jsonLines(t, out.String())
-	if len(lines) == 0 {
-		t.Fatal("no report")
-	}
-	sum, _ := lines[len(lines)-1]["summary"].(map[string]any)
-	if sum == nil || !strings.Contains(toString(sum["warnings"]), "interrupted") {
-		t.Errorf("last line %v: want a summary that says the read was interrupted", lines[len(lines)-1])
+	for _, tc := range []struct {
+		cause error
+		code  int
+	}{
+		{context.Canceled, ExitInterrupted},
+		{&SignalError{Signal: syscall.SIGINT}, 130},
+		{&SignalError{Signal: syscall.SIGTERM}, 143},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(tc.cause)
+		var out, errb bytes.Buffer
+		code := Main(ctx, []string{"read", "-o", "json", "--json-summary", path}, nil, &out, &errb)
+		if code != tc.code {
+			t.Fatalf("%v: exit %d, want %d; stderr %q", tc.cause, code, tc.code, errb.String())
+		}
+		if errb.String() != "rstscope: interrupted: results cover the packets read so far\n" {
+			t.Errorf("stderr %q", errb.String())
+		}
+		lines := jsonLines(t, out.String())
+		if len(lines) == 0 {
+			t.Fatal("no report")
+		}
+		sum, _ := lines[len(lines)-1]["summary"].(map[string]any)
+		if sum == nil || !strings.Contains(toString(sum["warnings"]), "interrupted") {
+			t.Errorf("last line %v: want a summary that says the read was interrupted", lines[len(lines)-1])
+		}
 	}
 }
 
@@ -166,5 +187,27 @@ func TestVersionOf(t *testing.T) {
 		if got := versionOf(tt.bi); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+// TestReadEvicted: connections evicted from a full table are reported in
+// the summary and, for the formats that carry no summary, on stderr.
+func TestReadEvicted(t *testing.T) {
+	path, _ := generated(t)
+	const want = "connections evicted (the table was full: at most 5 tracked at once, see --max-conns"
+	for _, format := range []string{"table", "csv", "json"} {
+		code, out, errs := run(t, nil, "read", "-o", format, "--max-conns", "5", path)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", format, code, errs)
+		}
+		if strings.Count(errs, want) != 1 || !strings.HasPrefix(errs, "rstscope: warning: ") {
+			t.Errorf("%s: stderr %q, want the eviction warning once", format, errs)
+		}
+		if format == "table" && !strings.Contains(out, want) {
+			t.Errorf("table: the summary lacks the eviction warning:\n%s", out)
+		}
+	}
+	if _, _, errs := run(t, nil, "read", "-o", "csv", path); errs != "" {
+		t.Errorf("without evictions, stderr %q", errs)
 	}
 }

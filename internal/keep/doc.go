@@ -31,4 +31,8 @@
 // of connections that never see a RST are never written: the file is the
 // evidence of the resets, not a record of the traffic. The file is flushed
 // after every write, so a capture killed outright keeps what it had saved.
+// The records of each frame go to the writer in one write; when it takes
+// only part of them (a full disk), Stats counts the records it took whole
+// and Stats.Bytes says where the last one ends, so that the caller can cut
+// the file back to a readable capture (pipeline.KeepFile does).
 package keep

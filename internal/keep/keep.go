@@ -1,7 +1,7 @@
 package keep
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -51,8 +51,13 @@ func (c *Config) defaults() {
 type Stats struct {
 	Conns   int    // connections holding a ring now
 	Reset   uint64 // connections written because they saw a RST
-	Frames  uint64 // frames written
+	Frames  uint64 // frames written whole to the underlying writer
 	Evicted uint64 // rings dropped because Config.Conns were in use
+	// Bytes is how many bytes the underlying writer took that end on a
+	// record boundary: the file header and Frames whole records. After a
+	// write error the writer may hold more, the start of a cut record; a
+	// file truncated to Bytes is a valid capture of Frames frames.
+	Bytes int64
 }
 
 // ErrWrite wraps the error of the underlying writer; after it the Keeper
@@ -60,17 +65,23 @@ type Stats struct {
 var ErrWrite = errors.New("writing the evidence capture")
 
 // Keeper keeps the latest frames of each connection and writes those of
-// reset connections to a classic pcap (nanosecond timestamps). It is not
-// safe for concurrent use.
+// reset connections to a classic pcap (nanosecond timestamps). The records
+// of each Add go to the underlying writer in one Write; the frames and
+// bytes counted (Stats) are those of the records it took whole, so that
+// after a short write (a full disk) the file can be cut back to the last
+// whole record. It is not safe for concurrent use.
 type Keeper struct {
-	cfg   Config
-	bw    *bufio.Writer
-	pw    *pcapgo.Writer
-	conns map[flows.Key]*entry
-	lru   list // head = most recently active
-	free  []*entry
-	stats Stats
-	err   error
+	cfg    Config
+	w      io.Writer
+	buf    bytes.Buffer   // records not yet written to w
+	ends   []int          // where each record in buf ends
+	header bool           // buf begins with the file header (ends[0])
+	pw     *pcapgo.Writer // writes into buf
+	conns  map[flows.Key]*entry
+	lru    list // head = most recently active
+	free   []*entry
+	stats  Stats
+	err    error
 }
 
 // entry is one connection's ring.
@@ -96,13 +107,14 @@ func New(w io.Writer, lt layers.LinkType, snaplen int, cfg Config) (*Keeper, err
 	if snaplen <= 0 {
 		snaplen = 262144
 	}
-	k := &Keeper{cfg: cfg, bw: bufio.NewWriter(w), conns: make(map[flows.Key]*entry)}
-	k.pw = pcapgo.NewWriterNanos(k.bw)
+	k := &Keeper{cfg: cfg, w: w, conns: make(map[flows.Key]*entry)}
+	k.pw = pcapgo.NewWriterNanos(&k.buf)
 	if err := k.pw.WriteFileHeader(uint32(snaplen), lt); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
 	}
-	if err := k.bw.Flush(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrWrite, err)
+	k.ends, k.header = append(k.ends, k.buf.Len()), true
+	if err := k.Flush(); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
@@ -165,23 +177,19 @@ func (k *Keeper) Add(p *capture.Packet, data []byte, ci gopacket.CaptureInfo) er
 		s.ci = ci
 		return nil
 	}
-	if k.err == nil {
-		if err := k.bw.Flush(); err != nil {
-			k.err = fmt.Errorf("%w: %w", ErrWrite, err)
-		}
-	}
-	return k.err
+	return k.Flush()
 }
 
+// write adds a record to the buffer.
 func (k *Keeper) write(ci gopacket.CaptureInfo, data []byte) {
 	if k.err != nil {
 		return
 	}
-	if err := k.pw.WritePacket(ci, data); err != nil {
+	if err := k.pw.WritePacket(ci, data); err != nil { // a bytes.Buffer: only a bad ci
 		k.err = fmt.Errorf("%w: %w", ErrWrite, err)
 		return
 	}
-	k.stats.Frames++
+	k.ends = append(k.ends, k.buf.Len())
 }
 
 // create returns a new entry for key, evicting the least recently active
@@ -216,12 +224,34 @@ func (k *Keeper) touch(e *entry) {
 	}
 }
 
-// Flush writes what is buffered to the underlying writer.
+// Flush writes what is buffered to the underlying writer, in one Write,
+// and counts the records it took whole (Stats.Frames, Stats.Bytes). A
+// Write that takes fewer bytes without an error fails with
+// io.ErrShortWrite.
 func (k *Keeper) Flush() error {
-	if k.err == nil {
-		if err := k.bw.Flush(); err != nil {
-			k.err = fmt.Errorf("%w: %w", ErrWrite, err)
+	if k.err != nil || k.buf.Len() == 0 {
+		return k.err
+	}
+	n, err := k.w.Write(k.buf.Bytes())
+	if err == nil && n < k.buf.Len() {
+		err = io.ErrShortWrite
+	}
+	whole, taken := 0, 0 // bytes and records taken whole
+	for _, end := range k.ends {
+		if end > n {
+			break
 		}
+		whole, taken = end, taken+1
+	}
+	if k.header && taken > 0 {
+		k.header, taken = false, taken-1
+	}
+	k.stats.Frames += uint64(taken)
+	k.stats.Bytes += int64(whole)
+	k.buf.Reset()
+	k.ends = k.ends[:0]
+	if err != nil {
+		k.err = fmt.Errorf("%w: %w", ErrWrite, err)
 	}
 	return k.err
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,6 +59,11 @@ func run(t *testing.T, cfg Config, steps []step) ([]string, Stats) {
 	if err := k.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	st := k.Stats()
+	if st.Bytes != int64(buf.Len()) {
+		t.Errorf("Stats.Bytes %d, want the %d bytes written", st.Bytes, buf.Len())
+	}
+	st.Bytes = 0 // checked
 	r, err := pcapgo.NewReader(&buf)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func run(t *testing.T, cfg Config, steps []step) ([]string, Stats) {
 		}
 		tags = append(tags, string(data))
 	}
-	return tags, k.Stats()
+	return tags, st
 }
 
 const (
@@ -231,6 +237,81 @@ func TestKeeperWriteError(t *testing.T) {
 	}
 	if _, err := New(&failWriter{}, layers.LinkTypeEthernet, 512, Config{}); !errors.Is(err, ErrWrite) {
 		t.Errorf("New on a failing writer: %v, want ErrWrite", err)
+	}
+}
+
+// limitWriter takes the first n bytes written to it, then fails as a full
+// disk does: a write that does not fit is taken in part.
+type limitWriter struct {
+	buf bytes.Buffer
+	n   int
+}
+
+func (w *limitWriter) Write(b []byte) (int, error) {
+	m := min(len(b), w.n-w.buf.Len())
+	w.buf.Write(b[:m])
+	if m < len(b) {
+		return m, syscall.ENOSPC
+	}
+	return m, nil
+}
+
+// records counts the whole records of a pcap file and returns the error
+// that ended them: io.EOF at a record boundary.
+func records(b []byte) (uint64, error) {
+	r, err := pcapgo.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return 0, err
+	}
+	for n := uint64(0); ; n++ {
+		if _, _, err := r.ReadPacketData(); err != nil {
+			return n, err
+		}
+	}
+}
+
+// TestKeeperShortWrite: whatever byte a full disk cuts the output at, the
+// frames counted are the records written whole, and the output up to
+// Stats.Bytes is a capture of exactly those frames: what is past it, the
+// start of a cut record, is what KeepFile truncates.
+func TestKeeperShortWrite(t *testing.T) {
+	steps := []step{{1, syn, "s1"}, {1, synack, "s2-longer"}, {1, rstack, "r3"}, {1, ack, "a4"}, {2, rst, "r5-five"}, {1, rst, "r6"}}
+	for limit := 0; limit < 300; limit++ {
+		w := &limitWriter{n: limit}
+		k, err := New(w, layers.LinkTypeEthernet, 512, Config{})
+		if limit < 24 {
+			if !errors.Is(err, ErrWrite) || !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("limit %d: New: %v, want ErrWrite for the cut header", limit, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("limit %d: New: %v", limit, err)
+		}
+		failed := false
+		for i, s := range steps {
+			p, ci := packet(s, i)
+			if err := k.Add(p, []byte(s.tag), ci); err != nil {
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Fatalf("limit %d: %v", limit, err)
+				}
+				failed = true
+			}
+		}
+		st := k.Stats()
+		if failed != (int64(w.buf.Len()) > st.Bytes || st.Frames < 6) || st.Bytes > int64(w.buf.Len()) {
+			t.Fatalf("limit %d: failed %v, %d bytes taken, stats %+v", limit, failed, w.buf.Len(), st)
+		}
+		n, err := records(w.buf.Bytes()[:st.Bytes])
+		if err != io.EOF || n != st.Frames {
+			t.Fatalf("limit %d: %d whole records up to Stats.Bytes %d (%v), Stats.Frames %d", limit, n, st.Bytes, err, st.Frames)
+		}
+		if all, _ := records(w.buf.Bytes()); all != n { // what is past Bytes holds no whole record
+			t.Fatalf("limit %d: %d whole records written, %d counted", limit, all, n)
+		}
+		if limit == 299 && (failed || n != 6) {
+			t.Errorf("room for everything: failed %v, %d frames", failed, n)
+		}
 	}
 }
 

@@ -12,17 +12,25 @@
 //   - Stopping: a cancelled context, Options.Count and Options.Duration
 //     end the run; a Sink that fails stops it; a Source that fails part-way
 //     ends its input with a warning, and the results so far are still
-//     written. When no input can be opened, nothing is written at all.
+//     written. When no input can be opened, nothing is written at all. A
+//     read that a cancelled context cut short still decides its pending
+//     verdicts and writes its report, and Run says so (ErrInterrupted).
+//   - Opening capture files so that a cancel ends a read at once wherever
+//     it waits (OpenFile): among frames that are not TCP, on a pipe or
+//     standard input with nothing to read, in opening a FIFO that has no
+//     writer.
 //   - The summary: one report.Summary built from every input's
 //     capture.Stats, the analysis' table counters (rstanalysis.Stats) and
 //     RST count, and the warnings gathered on the way (damage, undecodable
-//     frames, frames the kernel dropped, evicted connections, interruption).
+//     frames, frames the kernel dropped, evicted connections, interruption),
+//     each also written to Options.Log.
 //   - What a live capture needs around the loop, each an option: reading on
 //     a goroutine of its own through a fixed pool of packet buffers (a free
 //     and a full queue, so the loop never allocates per packet), a
 //     wall-clock tick that releases verdicts on a quiet interface and
 //     redraws the status line, the watch on the interface going down, and
-//     the frames of reset connections saved through package keep.
+//     the frames of reset connections saved through package keep to a file
+//     cut back to its last whole record when the disk fills up.
 //   - What a file read needs: the progress bar, and per-input verdict file
 //     names when there are several inputs.
 //

@@ -173,7 +173,8 @@ func TestRunStops(t *testing.T) {
 
 // TestRunInterrupted: a read whose context is cancelled stops at its next
 // look (every checkEvery packets), decides the verdicts of what it read, and
-// writes the report with a warning; as a live capture, without.
+// writes the report with a warning and returns ErrInterrupted; as a live
+// capture, without either.
 func TestRunInterrupted(t *testing.T) {
 	pkts := exchanges(t0, 9000) // 72,000 packets
 	for _, cancelEnds := range []bool{false, true} {
@@ -188,8 +189,8 @@ func TestRunInterrupted(t *testing.T) {
 		err := Run(ctx, []Input{input("big.pcap", src)}, NewAnalysis(rstanalysis.Config{}, 0), sink,
 			Options{CancelEnds: cancelEnds})
 		cancel()
-		if err != nil {
-			t.Fatalf("Run: %v; a cancelled read is not a failure", err)
+		if want := map[bool]error{false: ErrInterrupted, true: nil}[cancelEnds]; err != want {
+			t.Fatalf("CancelEnds %v: Run: %v, want %v", cancelEnds, err, want)
 		}
 		s := sink.summary
 		if s == nil || s.TCPPackets != checkEvery || s.RSTs != checkEvery/4 || len(sink.verdicts) != checkEvery/4 {

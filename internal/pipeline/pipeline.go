@@ -61,8 +61,10 @@ type Input struct {
 	// several inputs, in every verdict's File: a file name, "-" for
 	// standard input, "interface eth0".
 	Name string
-	// Open opens the Source; Run closes it.
-	Open func() (Source, error)
+	// Open opens the Source; Run closes it. ctx is Run's, with
+	// Options.Duration: an Open that may wait (a FIFO, standard input)
+	// should stop waiting when it is done, as OpenFile does.
+	Open func(ctx context.Context) (Source, error)
 	// ErrorsNamed tells that the errors of Open and of the Source name the
 	// input in their own words (a live capture's say "capture on eth0");
 	// otherwise Run writes "Name: " before a message that does not begin
@@ -124,7 +126,7 @@ type Options struct {
 	// Count ends each input after this many TCP segments (0: no limit).
 	Count uint64
 	// Duration ends the run after this much wall-clock time (0: no limit);
-	// without ReadAhead it is checked every 65,536 packets.
+	// without ReadAhead it is checked every 4,096 packets.
 	Duration time.Duration
 	// CancelEnds makes a cancelled ctx end the run like Duration does, as
 	// Ctrl-C stops a live capture; otherwise the summary notes that the run
@@ -144,6 +146,12 @@ type Options struct {
 // Options.Log and to the summary's warnings.
 var ErrIncomplete = errors.New("an input could not be read to its end")
 
+// ErrInterrupted is Run's error when ctx was cancelled (without
+// Options.CancelEnds) before every input was read to its end: the report
+// covers what was read, every pending verdict decided as far as its
+// evidence goes, and its summary says that the read was interrupted.
+var ErrInterrupted = errors.New("interrupted before every input was read to its end")
+
 // ErrInterfaceDown ends a capture on an interface that is taken down
 // (IFF_UP cleared, `ip link set IFACE down`): libpcap (since 1.10) reports
 // only an interface that disappears; one that goes down simply delivers
@@ -157,9 +165,15 @@ var ErrInterfaceDown = errors.New("the interface went down")
 // can: then Run writes nothing, not even to Log, leaves sink open, and
 // returns the inputs' errors (errors.Join; each names its input and wraps
 // the cause, such as a *capture.FilterError). Otherwise it returns nil
-// when every input was read to its end, or when the run was stopped (ctx,
-// Count, Duration); ErrIncomplete when an input failed; an error wrapping
-// the sink's when the report could not be written.
+// when every input was read to its end, or when the run was stopped by
+// Count, Duration or (with Options.CancelEnds) ctx; ErrInterrupted when
+// ctx stopped it otherwise; ErrIncomplete when an input failed; an error
+// wrapping the sink's when the report could not be written.
+//
+// Cancelling ctx ends the read of the current input at the Source's next
+// look at it (every 4,096 segments, and at every read of a file
+// opened by OpenFile); what was read is then analysed to the end (each
+// pending verdict decided) and reported, and no further input is opened.
 func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts Options) error {
 	r := newRunner(analysis, sink, &opts)
 	stop := ctx
@@ -170,13 +184,20 @@ func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts
 	}
 	var unopened []error // open errors not yet reported: reported once an input opens
 	opened, failed := 0, false
-	for _, in := range inputs {
+	for i, in := range inputs {
+		if stop.Err() != nil {
+			r.cut = i < len(inputs)
+			break
+		}
 		r.sum.input(in.Name)
-		src, err := in.Open()
-		if err != nil {
+		src, err := in.Open(stop)
+		switch {
+		case err != nil && stop.Err() != nil: // given up: not the input's fault
+			r.cut = true
+		case err != nil:
 			unopened = append(unopened, &inputError{in: in, err: err})
 			failed = true
-		} else {
+		default:
 			opened++
 			r.reportUnopened(unopened)
 			unopened = nil
@@ -184,16 +205,16 @@ func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts
 				failed = true
 			}
 		}
-		if r.werr != nil || stop.Err() != nil {
+		if r.werr != nil {
 			break
 		}
 	}
-	if opened == 0 && len(unopened) > 0 {
+	if opened == 0 && len(unopened) > 0 && !r.cut {
 		if opts.Save != nil {
 			_ = opts.Save.Close() // nothing was saved: the open errors say why
 		}
 		return errors.Join(unopened...)
 	}
 	r.reportUnopened(unopened)
-	return r.finish(ctx.Err() != nil && !opts.CancelEnds, failed)
+	return r.finish(r.cut && ctx.Err() != nil && !opts.CancelEnds, failed)
 }

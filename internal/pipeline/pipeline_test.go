@@ -180,7 +180,7 @@ func checkVerdicts(t *testing.T, got []rstanalysis.Verdict, want []wantVerdict) 
 }
 
 func input(name string, src Source) Input {
-	return Input{Name: name, Open: func() (Source, error) { return src, nil }}
+	return Input{Name: name, Open: func(context.Context) (Source, error) { return src, nil }}
 }
 
 func TestRunOneInput(t *testing.T) {
@@ -219,7 +219,7 @@ func TestRunOneInput(t *testing.T) {
 func TestRunInputs(t *testing.T) {
 	a, b := newMemSource(exchange(t0, 40000, 0)), newMemSource(exchange(t0, 41000, 0))
 	b.st.Undecodable = 3
-	missing := Input{Name: "gone.pcap", Open: func() (Source, error) { return nil, notExist("gone.pcap") }}
+	missing := Input{Name: "gone.pcap", Open: func(context.Context) (Source, error) { return nil, notExist("gone.pcap") }}
 	sink := &memSink{}
 	var log bytes.Buffer
 	err := Run(context.Background(), []Input{input("a.pcap", a), missing, input("b.pcap", b)},
@@ -241,8 +241,9 @@ func TestRunInputs(t *testing.T) {
 	if len(s.Warnings) != 2 || s.Warnings[0] != wantWarn[0] || !strings.HasPrefix(s.Warnings[1], wantWarn[1]) {
 		t.Errorf("warnings %q, want %q", s.Warnings, wantWarn)
 	}
-	if log.String() != "rstscope: gone.pcap: no such file or directory\n" {
-		t.Errorf("log %q", log.String())
+	// Every warning is also on the log, once: CSV and JSON carry no summary.
+	if want := "rstscope: gone.pcap: no such file or directory\nrstscope: warning: " + s.Warnings[1] + "\n"; log.String() != want {
+		t.Errorf("log %q, want %q", log.String(), want)
 	}
 }
 
@@ -251,8 +252,8 @@ func TestRunInputs(t *testing.T) {
 func TestRunNothingOpened(t *testing.T) {
 	bad := errors.New("not a pcap or pcapng capture")
 	inputs := []Input{
-		{Name: "x.pcap", Open: func() (Source, error) { return nil, bad }},
-		{Name: "y.pcap", Open: func() (Source, error) { return nil, notExist("y.pcap") }},
+		{Name: "x.pcap", Open: func(context.Context) (Source, error) { return nil, bad }},
+		{Name: "y.pcap", Open: func(context.Context) (Source, error) { return nil, notExist("y.pcap") }},
 	}
 	sink := &memSink{}
 	var log bytes.Buffer

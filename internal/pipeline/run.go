@@ -29,6 +29,7 @@ type runner struct {
 	sum     summaryBuilder
 	werr    error // first error writing the report
 	saveErr error // first error saving frames
+	cut     bool  // the run's context ended a read, or kept an input from being read
 }
 
 func newRunner(analysis Analysis, sink Sink, opts *Options) *runner {
@@ -59,18 +60,27 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 	var err error
 	for {
 		it, ferr := f.next()
-		if ferr != nil {
-			if !errors.Is(ferr, io.EOF) {
-				err = ferr
-			}
-			break
+		if ferr == nil {
+			r.packet(it)
+			continue
 		}
-		r.packet(it)
+		switch {
+		case errors.Is(ferr, io.EOF):
+		case errors.Is(ferr, errStopped) || ctx.Err() != nil: // the error of a read ctx cut short
+			r.cut = r.cut || ctx.Err() != nil
+		default:
+			err = ferr
+		}
+		break
 	}
 	f.close() // Next is no longer called: the Source's counters are final
 	r.an.Flush()
 	r.status.clear()
-	r.sum.add(in.Name, src.Stats(), r.an.Stats(), r.an.Resets())
+	st := src.Stats()
+	r.sum.add(in.Name, st, r.an.Stats(), r.an.Resets())
+	if st.Undecodable > 0 {
+		r.logf("warning: %s", undecodable(in.Name, st.Undecodable))
+	}
 	if err != nil {
 		msg := describe(in, err)
 		r.logf("warning: %s", msg)
@@ -144,19 +154,30 @@ func (r *runner) finish(interrupted, failed bool) error {
 		}
 	}
 	if interrupted && r.werr == nil {
-		r.sum.warn("interrupted: results cover the packets read so far")
+		r.sum.warn(interruptedWarning)
+		r.logf("%s", interruptedWarning)
 	}
-	if err := r.sink.Close(r.sum.build(time.Since(r.start))); err != nil && r.werr == nil {
+	sum := r.sum.build(time.Since(r.start))
+	for _, w := range sum.Warnings[len(r.sum.s.Warnings):] { // dropped frames, evicted connections
+		r.logf("warning: %s", w)
+	}
+	if err := r.sink.Close(sum); err != nil && r.werr == nil {
 		r.werr = err
 	}
-	if r.werr != nil {
+	switch {
+	case r.werr != nil:
 		return fmt.Errorf("writing the report: %w", r.werr)
-	}
-	if failed {
+	case interrupted:
+		return ErrInterrupted
+	case failed:
 		return ErrIncomplete
 	}
 	return nil
 }
+
+// interruptedWarning ends the summary of a read that a cancelled context
+// cut short.
+const interruptedWarning = "interrupted: results cover the packets read so far"
 
 // logf writes one line to Log, below the status line.
 func (r *runner) logf(format string, args ...any) {

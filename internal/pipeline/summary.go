@@ -37,9 +37,14 @@ func (b *summaryBuilder) add(name string, st capture.Stats, ts rstanalysis.Stats
 	b.s.MaxOpen = max(b.s.MaxOpen, uint64(ts.MaxOpen))
 	b.s.RSTs += resets
 	if st.Undecodable > 0 {
-		b.warn(fmt.Sprintf("%s: %d frames could not be decoded (truncated by the snap length or an unsupported link type)",
-			name, st.Undecodable))
+		b.warn(undecodable(name, st.Undecodable))
 	}
+}
+
+// undecodable is the warning for n frames of input name that could not be
+// decoded.
+func undecodable(name string, n uint64) string {
+	return fmt.Sprintf("%s: %d frames could not be decoded (truncated by the snap length or an unsupported link type)", name, n)
 }
 
 // warn adds a one-line note for the reader.
