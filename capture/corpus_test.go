@@ -120,7 +120,7 @@ func TestCorpus(t *testing.T) {
 			if rsts != e.rsts {
 				t.Errorf("RST packets = %d, index says %d", rsts, e.rsts)
 			}
-			if got := st.TCP + st.NotTCP + st.Undecodable + st.Filtered; got != st.Frames {
+			if got := st.TCP + st.NotTCP + st.Undecodable + st.Filtered + st.Duplicates; got != st.Frames {
 				t.Errorf("stats do not add up: %+v", st)
 			}
 			if st.TCP != uint64(len(pkts)) {

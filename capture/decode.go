@@ -31,21 +31,31 @@ type decoder struct {
 	mpls mplsLayer
 	ip4  ipv4Layer
 	ip6  ipv6Layer
-	udp  layers.UDP
-	vx   layers.VXLAN
+	udp  udpLayer
+	vx   vxlanLayer
+	gen  geneveLayer
+	gre  greLayer
+	ers  layers.ERSPANII
+	poe  pppoeLayer
+	ppp  pppLayer
+	llc  layers.LLC
+	snap snapLayer
 	tcp  tcpLayer
 
 	// parsers by first layer.
-	pEth, pSLL, pSLL2, pLoop, pFDDI, pIP4, pIP6 *gopacket.DecodingLayerParser
-	decoded                                     []gopacket.LayerType
+	pEth, pSLL, pSLL2, pLoop, pFDDI, pPPP, pIP4, pIP6 *gopacket.DecodingLayerParser
+	decoded                                           []gopacket.LayerType
 }
 
 func newDecoder() *decoder {
-	d := &decoder{decoded: make([]gopacket.LayerType, 0, 16)}
-	d.ip4.st = &d.st
-	d.ip6.st = &d.st
-	d.tcp.st = &d.st
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot, &d.sll, &d.sll2, &d.loop, &d.fddi, &d.mpls, &d.ip4, &d.ip6, &d.udp, &d.vx, &d.tcp}
+	// Room for the layers of four nested tunnels, so that append never
+	// grows the slice on a real frame.
+	d := &decoder{decoded: make([]gopacket.LayerType, 0, 48)}
+	for _, st := range []**ipState{&d.ip4.st, &d.ip6.st, &d.tcp.st, &d.vx.st, &d.gen.st, &d.gre.st} {
+		*st = &d.st
+	}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot, &d.sll, &d.sll2, &d.loop, &d.fddi, &d.mpls, &d.ip4, &d.ip6,
+		&d.udp, &d.vx, &d.gen, &d.gre, &d.ers, &d.poe, &d.ppp, &d.llc, &d.snap, &d.tcp}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first)
 		// A slice indexed by layer type, where the default map costs a
@@ -63,6 +73,7 @@ func newDecoder() *decoder {
 	d.pSLL2 = mk(layers.LayerTypeLinuxSLL2)
 	d.pLoop = mk(layers.LayerTypeLoopback)
 	d.pFDDI = mk(layers.LayerTypeFDDI)
+	d.pPPP = mk(layers.LayerTypePPP)
 	d.pIP4 = mk(layers.LayerTypeIPv4)
 	d.pIP6 = mk(layers.LayerTypeIPv6)
 	return d
@@ -82,6 +93,8 @@ func (d *decoder) parser(lt layers.LinkType, data []byte) *gopacket.DecodingLaye
 		return d.pLoop
 	case layers.LinkTypeFDDI:
 		return d.pFDDI
+	case layers.LinkTypePPP:
+		return d.pPPP
 	case layers.LinkTypeIPv4:
 		return d.pIP4
 	case layers.LinkTypeIPv6:
@@ -135,6 +148,10 @@ func (d *decoder) fill(p *Packet) (decodeResult, error) {
 	p.DstPort = binary.BigEndian.Uint16(h[2:4])
 	p.TTL = st.ttl
 	p.IPID, p.HasIPID, p.DF = st.ipid, st.hasIPID, st.df
+	p.Encap, p.OuterTTL = st.encap, 0
+	if st.nIP > 1 {
+		p.OuterTTL = st.outerTTL
+	}
 	p.Seq = binary.BigEndian.Uint32(h[4:8])
 	p.Ack = binary.BigEndian.Uint32(h[8:12])
 	// The 12 bits after the data offset: 3 reserved, NS, then CWR..FIN

@@ -149,7 +149,11 @@ func TestDecodeLinkTypes(t *testing.T) {
 		{"QinQ 0x9100", layers.LinkTypeEthernet, cat(ethHdr(0x9100),
 			vlanTag(100, layers.EthernetTypeIPv4), v4), resultTCP, want4},
 		{"MPLS two labels", layers.LinkTypeEthernet, mpls, resultTCP, want4},
-		{"VXLAN inner packet", layers.LinkTypeEthernet, vxlan, resultTCP, want4},
+		{"VXLAN inner packet", layers.LinkTypeEthernet, vxlan, resultTCP, func() Packet {
+			w := want4
+			w.Encap, w.OuterTTL = EncapVXLAN, 64
+			return w
+		}()},
 		{"linux SLL", layers.LinkTypeLinuxSLL, cat(sllHeader(layers.EthernetTypeIPv4), v4), resultTCP, want4},
 		{"linux SLL2", layers.LinkTypeLinuxSLL2, cat(sll2Header(layers.EthernetTypeIPv6, 3), v6), resultTCP, want6},
 		{"null little-endian AF_INET", layers.LinkTypeNull, cat(le(2), v4), resultTCP, want4},

@@ -20,6 +20,11 @@ type Options struct {
 	// raw frame before decoding; frames it rejects count in
 	// Stats.Filtered. Empty matches everything.
 	Filter string
+	// KeepDuplicates returns every copy of a segment recorded twice, as
+	// `tcpdump -i any` records a packet crossing two interfaces; by
+	// default the second copy is skipped and counted in Stats.Duplicates
+	// (see the heuristic in dedup.go and docs/captures.md).
+	KeepDuplicates bool
 }
 
 // FrameSource is a Source that can hand out the raw bytes of the frame it
@@ -49,11 +54,10 @@ type File struct {
 	ng *pcapgo.NgReader
 	lt layers.LinkType // classic pcap: the file's link type
 
-	dec   *decoder
-	flt   filter
-	stats Stats
-	good  int64 // stream offset after the last good record
-	err   error // final error, returned by every later Next
+	fr   frames
+	flt  filter
+	good int64 // stream offset after the last good record
+	err  error // final error, returned by every later Next
 
 	lastData []byte
 	lastCI   gopacket.CaptureInfo // pcapng; for pcap, built from lastHdr on demand
@@ -97,7 +101,7 @@ func Open(path string, opts Options) (Source, error) {
 // NewReader reads a capture from r, which the caller keeps and closes;
 // name is used in error messages. Size reports -1.
 func NewReader(r io.Reader, name string, opts Options) (*File, error) {
-	f := &File{name: name, size: -1, dec: newDecoder()}
+	f := &File{name: name, size: -1, fr: newFrames(opts.KeepDuplicates)}
 	f.raw = &counter{r: r}
 	f.stream = f.raw
 	f.br = bufio.NewReaderSize(f.raw, readBufSize)
@@ -135,6 +139,9 @@ func NewReader(r io.Reader, name string, opts Options) (*File, error) {
 		// Records up to libpcap's maximum snap length are taken even when
 		// the header declares less, as tcpdump does (dpkt writes such).
 		f.pc, f.lt = pc, layers.LinkType(pc.link)
+		if !SupportedLinkType(f.lt) {
+			return nil, &LinkTypeError{Input: name, LinkType: f.lt}
+		}
 	case 0x0a0d0d0a:
 		ng, err := pcapgo.NewNgReader(f.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
@@ -162,20 +169,33 @@ func NewReader(r io.Reader, name string, opts Options) (*File, error) {
 	return f, nil
 }
 
-// Next implements Source. It returns io.EOF at the clean end of the file
-// and a *DamageError when the file is truncated or corrupt.
+// Next implements Source. It returns io.EOF at the clean end of the file,
+// a *DamageError when the file is truncated or corrupt, and a
+// *LinkTypeError at the end of a pcapng file none of whose frames had a
+// supported link type.
 func (f *File) Next(p *Packet) error {
 	if f.err != nil {
 		return f.err
 	}
+	st := &f.fr.stats
 	for {
 		data, lt, err := f.record()
 		if err != nil {
 			f.err = f.fail(err)
+			if f.err == io.EOF && st.Unsupported > 0 && st.Unsupported == st.Frames {
+				f.err = &LinkTypeError{Input: f.name, LinkType: st.UnsupportedLinkType}
+			}
 			return f.err
 		}
-		f.stats.Frames++
+		st.Frames++
+		cut := f.check()
 		if f.flt.expr != "" {
+			if f.fr.dec.parser(lt, data) == nil {
+				// Not filtered: the link type may be one libpcap
+				// cannot compile for, and the frame is skipped anyway.
+				st.undecodable(errLinkUnknown, cut, lt)
+				continue
+			}
 			_, ci, _ := f.LastFrame()
 			ok, err := f.flt.match(lt, ci, data)
 			if err != nil {
@@ -183,22 +203,43 @@ func (f *File) Next(p *Packet) error {
 				return err
 			}
 			if !ok {
-				f.stats.Filtered++
+				st.Filtered++
 				continue
 			}
 		}
-		if res, _ := f.dec.decode(data, lt, p); !f.stats.count(res) {
+		if !f.fr.decode(data, lt, cut, p) {
 			continue
 		}
-		p.Frame = f.stats.Frames
+		multi := false
 		if f.pc != nil {
-			p.Time = f.pcapTime(f.lastHdr)
+			p.Time, p.Iface = f.pcapTime(f.lastHdr), 0
 		} else {
-			p.Time = f.lastCI.Timestamp.UTC()
+			p.Time, p.Iface = f.lastCI.Timestamp.UTC(), f.lastCI.InterfaceIndex
+			multi = f.ng.NInterfaces() > 1
 		}
-		p.Iface = f.lastCI.InterfaceIndex // 0 for classic pcap
-		return nil
+		if f.fr.keep(p, lt, multi) {
+			p.Frame = st.Frames
+			return nil
+		}
 	}
+}
+
+// check looks at the lengths of the record read last: it counts a record
+// longer than its packet (and makes its capture info consistent, as
+// LastFrame promises) and reports whether the record was cut short of the
+// packet, by the snap length.
+func (f *File) check() (cut bool) {
+	caplen, wirel := int(f.lastHdr.caplen), int(f.lastHdr.wirel)
+	if f.pc == nil {
+		caplen, wirel = f.lastCI.CaptureLength, f.lastCI.Length
+		if caplen > wirel {
+			f.lastCI.Length = caplen
+		}
+	}
+	if caplen > wirel {
+		f.fr.stats.OverLength++
+	}
+	return caplen < wirel
 }
 
 // record reads the next record, keeps it for LastFrame and returns its
@@ -235,9 +276,10 @@ func (f *File) pcapTime(h pcapHeader) time.Time {
 	return time.Unix(int64(h.sec), ns).UTC()
 }
 
-// pcapCI is a record's capture info in gopacket's terms.
+// pcapCI is a record's capture info in gopacket's terms; Length is at
+// least CaptureLength, whatever the record says.
 func (f *File) pcapCI(h pcapHeader) gopacket.CaptureInfo {
-	return gopacket.CaptureInfo{Timestamp: f.pcapTime(h), CaptureLength: int(h.caplen), Length: int(h.wirel)}
+	return gopacket.CaptureInfo{Timestamp: f.pcapTime(h), CaptureLength: int(h.caplen), Length: int(max(h.wirel, h.caplen))}
 }
 
 // read returns the next pcapng record, turning a panic in the third-party
@@ -267,7 +309,7 @@ func (f *File) fail(err error) error {
 		}
 		err = io.ErrUnexpectedEOF
 	}
-	return &DamageError{File: f.name, Frame: f.stats.Frames, Offset: f.good, Compressed: f.gz, Err: err}
+	return &DamageError{File: f.name, Frame: f.fr.stats.Frames, Offset: f.good, Compressed: f.gz, Err: err}
 }
 
 // consumed is how many bytes of the capture stream the pcap reader took.
@@ -282,7 +324,7 @@ func (f *File) consumed() int64 {
 // Stats implements Source. Bytes counts bytes of the file: compressed bytes
 // for gzip (including read-ahead), exact consumption otherwise.
 func (f *File) Stats() Stats {
-	s := f.stats
+	s := f.fr.stats
 	if f.gz {
 		s.Bytes = f.raw.n
 	} else {
@@ -306,7 +348,8 @@ func (f *File) LinkType() layers.LinkType {
 	return f.lt
 }
 
-// LastFrame implements FrameSource.
+// LastFrame implements FrameSource. The capture info's Length is at least
+// its CaptureLength, even for a record that says less (Stats.OverLength).
 func (f *File) LastFrame() ([]byte, gopacket.CaptureInfo, layers.LinkType) {
 	if f.pc != nil && f.lastData != nil {
 		return f.lastData, f.pcapCI(f.lastHdr), f.lastLT

@@ -33,7 +33,9 @@ func TestFormats(t *testing.T) {
 	mixed := []rec{
 		{data: cat(ethHdr(layers.EthernetTypeIPv4), v4Get(t)), ts: t0, iface: 0},
 		{data: v6Syn(t), ts: t0.Add(time.Nanosecond), iface: 1},
-		{data: cat(sll2Header(layers.EthernetTypeIPv4, 2), v4Get(t)), ts: t0.Add(2 * time.Nanosecond), iface: 2},
+		// Another IP ID: the same packet on another interface would be a
+		// duplicate (TestDuplicates).
+		{data: cat(sll2Header(layers.EthernetTypeIPv4, 2), withIPID(v4Get(t), 0x4321)), ts: t0.Add(2 * time.Nanosecond), iface: 2},
 	}
 	tests := []struct {
 		name   string

@@ -1,8 +1,6 @@
 package capture
 
 import (
-	"runtime"
-
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
@@ -47,21 +45,4 @@ func (fl *filter) match(lt layers.LinkType, ci gopacket.CaptureInfo, data []byte
 		return false, err
 	}
 	return b.Matches(ci, data), nil
-}
-
-// dltOf returns the DLT_ value libpcap compiles a filter for, given the
-// link type of a capture file or interface. The two sets agree but for raw
-// IP: a file says LINKTYPE_RAW (101), or DLT_RAW as written on some
-// platform (12, or 14 on OpenBSD), and libpcap knows only its own platform's
-// DLT_RAW (https://www.tcpdump.org/linktypes.html). Any other link type is
-// returned as it is.
-func dltOf(lt layers.LinkType) layers.LinkType {
-	switch lt {
-	case layers.LinkTypeRaw, linkTypeDLTRaw, linkTypeDLTRawOpenBSD:
-		if runtime.GOOS == "openbsd" {
-			return linkTypeDLTRawOpenBSD
-		}
-		return linkTypeDLTRaw
-	}
-	return lt
 }

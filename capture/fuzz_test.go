@@ -16,7 +16,8 @@ import (
 // written from the tables in seeds_test.go.
 
 // FuzzDecode feeds raw frames of any link type to the decoder: it must not
-// panic, and a returned packet keeps HeadN within PayloadLen and HeadLen.
+// panic, and a returned packet keeps HeadN within PayloadLen and HeadLen
+// and has an outer TTL only when tunnelled.
 func FuzzDecode(f *testing.F) {
 	d := newDecoder()
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint16) {
@@ -30,6 +31,9 @@ func FuzzDecode(f *testing.F) {
 		}
 		if !p.Src.IsValid() || !p.Dst.IsValid() || p.Src.Is4() != p.Dst.Is4() {
 			t.Fatalf("addresses %v %v", p.Src, p.Dst)
+		}
+		if p.Encap == EncapNone && p.OuterTTL != 0 || p.Encap > EncapGeneve {
+			t.Fatalf("encap %d, outer TTL %d", p.Encap, p.OuterTTL)
 		}
 	})
 }
@@ -66,7 +70,8 @@ func agree(fast, slow *decoder, frame []byte, lt layers.LinkType) error {
 }
 
 // FuzzOpen reads whole files: no panic, the counters add up, frames are
-// numbered in order, and Next ends in io.EOF or a *DamageError.
+// numbered in order, and Next ends in io.EOF, a *DamageError or a
+// *LinkTypeError.
 func FuzzOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		src, err := NewReader(bytes.NewReader(data), "fuzz", Options{})
@@ -79,8 +84,9 @@ func FuzzOpen(f *testing.F) {
 			err := src.Next(&p)
 			if err != nil {
 				var de *DamageError
-				if !errors.Is(err, io.EOF) && !errors.As(err, &de) {
-					t.Fatalf("Next: %v (%T), want io.EOF or *DamageError", err, err)
+				var le *LinkTypeError
+				if !errors.Is(err, io.EOF) && !errors.As(err, &de) && !errors.As(err, &le) {
+					t.Fatalf("Next: %v (%T), want io.EOF, *DamageError or *LinkTypeError", err, err)
 				}
 				if strings.Contains(err.Error(), "reader failed") {
 					t.Fatalf("pcapgo panicked (recovered): %v", err)
@@ -96,7 +102,7 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 		st := src.Stats()
-		if st.TCP+st.NotTCP+st.Undecodable+st.Filtered != st.Frames {
+		if st.TCP+st.NotTCP+st.Undecodable+st.Filtered+st.Duplicates != st.Frames || st.Truncated+st.Malformed+st.Unsupported != st.Undecodable {
 			t.Fatalf("stats do not add up: %+v", st)
 		}
 	})

@@ -36,6 +36,27 @@ type ipState struct {
 	tcpHdr  []byte // the TCP header, as captured (options may be cut)
 	tcpLen  int    // data offset in bytes
 	tcpPay  []byte // captured payload, bounded by the IP length
+
+	// nIP counts the IP headers decoded, outermost first; outerTTL is the
+	// first one's TTL or hop limit, encap the outermost tunnel's kind.
+	nIP      uint8
+	outerTTL uint8
+	encap    Encap
+}
+
+// enterIP counts one more IP header, with TTL or hop limit ttl: a second
+// one right inside the first (no tunnel layer between) is IP in IP.
+func (st *ipState) enterIP(ttl uint8) error {
+	if st.nIP == 0 {
+		st.outerTTL = ttl
+	} else if st.encap == EncapNone {
+		st.encap = EncapIPinIP
+	}
+	st.nIP++
+	if st.nIP > maxIPHeaders {
+		return errTooDeep
+	}
+	return nil
 }
 
 // protoLayer is p.LayerType() with TCP answered first: gopacket's lookup
@@ -70,6 +91,9 @@ func (l *ipv4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 	}
 	total := int(binary.BigEndian.Uint16(data[2:4]))
 	st := l.st
+	if err := st.enterIP(data[8]); err != nil {
+		return err
+	}
 	switch {
 	case total == 0:
 		// Segmentation offload on the capturing host: the kernel hands
@@ -125,6 +149,9 @@ func (l *ipv6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		return errBadIPv6Ext
 	}
 	st := l.st
+	if err := st.enterIP(data[7]); err != nil {
+		return err
+	}
 	st.src = netip.AddrFrom16([16]byte(data[8:24]))
 	st.dst = netip.AddrFrom16([16]byte(data[24:40]))
 	st.ttl = data[7]

@@ -29,35 +29,15 @@ const (
 	linkTypeDLTRawOpenBSD layers.LinkType = 14 // DLT_RAW on OpenBSD
 )
 
-// SupportedLinkType reports whether frames of link type lt can be decoded.
-func SupportedLinkType(lt layers.LinkType) bool {
-	switch lt {
-	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
-		layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeFDDI,
-		layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, linkTypeDLTRaw, linkTypeDLTRawOpenBSD:
-		return true
-	}
-	return false
-}
-
-// qinqNext maps the EtherTypes of stacked VLAN tags (802.1ad and the
-// pre-standard 0x9100/0x9200) to Dot1Q, which gopacket leaves unmapped.
-func qinqNext(t layers.EthernetType) gopacket.LayerType {
-	switch t {
-	case layers.EthernetTypeQinQ, 0x9100, 0x9200:
-		return layers.LayerTypeDot1Q
-	}
-	return t.LayerType()
-}
-
-// etherLayer is layers.Ethernet that also follows 802.1ad (QinQ) tags.
+// etherLayer is layers.Ethernet that also follows 802.1ad (QinQ) tags and
+// 802.3 frames (a length where the EtherType would be, then LLC).
 type etherLayer struct{ layers.Ethernet }
 
 func (e *etherLayer) NextLayerType() gopacket.LayerType {
-	if e.EthernetType == layers.EthernetTypeLLC {
+	if e.EthernetType == layers.EthernetTypeLLC { // an 802.3 length field
 		return layers.LayerTypeLLC
 	}
-	return qinqNext(e.EthernetType)
+	return etherNext(e.EthernetType)
 }
 
 // dot1qLayer is layers.Dot1Q that also follows a further QinQ tag.
@@ -67,7 +47,7 @@ func (d *dot1qLayer) NextLayerType() gopacket.LayerType {
 	if d.Type < 0x0600 {
 		return layers.LayerTypeLLC
 	}
-	return qinqNext(d.Type)
+	return etherNext(d.Type)
 }
 
 // fddiLayer decodes an FDDI MAC header (frame control, 6-byte destination
@@ -93,7 +73,7 @@ func (f *fddiLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 		df.SetTruncated()
 		return errShortFDDI
 	}
-	f.next = layers.EthernetType(binary.BigEndian.Uint16(llc[6:8])).LayerType()
+	f.next = etherNext(layers.EthernetType(binary.BigEndian.Uint16(llc[6:8])))
 	f.payload = llc[snap:]
 	return nil
 }
@@ -119,15 +99,7 @@ func (m *mplsLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 			break
 		}
 	}
-	m.next = gopacket.LayerTypeZero
-	if len(m.payload) > 0 {
-		switch m.payload[0] >> 4 {
-		case 4:
-			m.next = layers.LayerTypeIPv4
-		case 6:
-			m.next = layers.LayerTypeIPv6
-		}
-	}
+	m.next = ipByVersion(m.payload)
 	return nil
 }
 func (m *mplsLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeMPLS }

@@ -40,6 +40,10 @@ type LiveOptions struct {
 	Filter string
 	// ReadTimeout bounds one wait in libpcap; 0 means DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// KeepDuplicates returns every copy of a segment recorded twice (on
+	// "any", once per interface it crosses); by default the second copy
+	// is skipped and counted in Stats.Duplicates.
+	KeepDuplicates bool
 }
 
 // Live captures from a network interface with libpcap. It implements
@@ -49,11 +53,10 @@ type Live struct {
 	iface string
 	h     *pcap.Handle
 	lt    layers.LinkType
-	dec   *decoder
+	fr    frames // and the counters, owned by Next
 
 	mu     sync.Mutex // guards h against use after Close in Stats
 	closed bool
-	stats  Stats // counters owned by Next
 	kstats Stats // Dropped/IfDropped as of Close
 
 	lastData []byte
@@ -62,7 +65,9 @@ type Live struct {
 
 // OpenLive starts a capture. Its errors: *InterfaceError when the interface
 // does not exist (listing those that do), ErrPermission (wrapped) without
-// root or CAP_NET_RAW, *FilterError for a bad filter.
+// root or CAP_NET_RAW, *FilterError for a bad filter, *LinkTypeError for
+// an interface whose link type the decoder does not support (802.11 in
+// monitor mode: radiotap).
 func OpenLive(opts LiveOptions) (*Live, error) {
 	if opts.Interface == "" {
 		return nil, errors.New("no capture interface given")
@@ -103,6 +108,10 @@ func OpenLive(opts LiveOptions) (*Live, error) {
 		// older libpcap keeps v1, which decodes as well).
 		_ = h.SetLinkType(layers.LinkTypeLinuxSLL2)
 	}
+	if lt := h.LinkType(); !SupportedLinkType(lt) {
+		h.Close()
+		return nil, &LinkTypeError{Input: "capture on " + opts.Interface, LinkType: lt}
+	}
 	if opts.Filter != "" {
 		if err := h.SetBPFFilter(opts.Filter); err != nil {
 			lt := h.LinkType() // before Close: the handle is gone after it
@@ -110,7 +119,7 @@ func OpenLive(opts LiveOptions) (*Live, error) {
 			return nil, &FilterError{Expr: opts.Filter, LinkType: lt, Err: err}
 		}
 	}
-	return &Live{iface: opts.Interface, h: h, lt: h.LinkType(), dec: newDecoder()}, nil
+	return &Live{iface: opts.Interface, h: h, lt: h.LinkType(), fr: newFrames(opts.KeepDuplicates)}, nil
 }
 
 // checkInterface returns an *InterfaceError when name is not among the
@@ -173,14 +182,16 @@ func (l *Live) Next(p *Packet) error {
 			}
 			return fmt.Errorf("capture on %s: %w", l.iface, err)
 		}
-		l.stats.Frames++
+		l.fr.stats.Frames++
 		l.lastData, l.lastCI = data, ci
-		if res, _ := l.dec.decode(data, l.lt, p); !l.stats.count(res) {
+		if !l.fr.decode(data, l.lt, ci.CaptureLength < ci.Length, p) {
 			continue
 		}
-		p.Frame = l.stats.Frames
-		p.Time = ci.Timestamp.UTC()
-		p.Iface = 0
+		p.Time, p.Iface = ci.Timestamp.UTC(), 0
+		if !l.fr.keep(p, l.lt, false) {
+			continue
+		}
+		p.Frame = l.fr.stats.Frames
 		return nil
 	}
 }
@@ -194,7 +205,7 @@ func (l *Live) isClosed() bool {
 // Stats implements Source; Dropped and IfDropped come from pcap_stats (the
 // kernel's counters for this socket), frozen at Close.
 func (l *Live) Stats() Stats {
-	s := l.stats
+	s := l.fr.stats
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {

@@ -77,6 +77,13 @@ type Packet struct {
 	HasIPID bool
 	// DF is the IPv4 don't-fragment bit.
 	DF bool
+	// Encap is the tunnel the segment came through (the outermost, when
+	// nested), EncapNone for most; the fields above and below are the
+	// innermost headers'. OuterTTL is then the outermost IP header's TTL
+	// or hop limit (that of the tunnel's last hop to the capture point),
+	// and 0 without a tunnel.
+	Encap    Encap
+	OuterTTL uint8
 
 	Flags  Flags
 	Seq    uint32

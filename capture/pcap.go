@@ -88,10 +88,8 @@ func (pr *pcapReader) record() (pcapHeader, []byte, error) {
 		pr.pos -= 16 // the damage starts at this header
 		return h, nil, fmt.Errorf("capture length exceeds snap length: %d > %d", h.caplen, pr.max)
 	}
-	if h.caplen > h.wirel {
-		pr.pos -= 16
-		return h, nil, fmt.Errorf("capture length exceeds original packet length: %d > %d", h.caplen, h.wirel)
-	}
+	// A captured length above the original length is taken as it is, as
+	// tcpdump and tshark do; File counts it (Stats.OverLength).
 	data, err := pr.next(int(h.caplen))
 	if err != nil {
 		pr.pos -= 16

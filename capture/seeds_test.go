@@ -43,8 +43,8 @@ type frameSeed struct {
 	want  decodeResult
 }
 
-// frameSeeds covers every link type and layer the decoder follows, and
-// frames that are not TCP or are cut short.
+// frameSeeds covers every link type, layer and tunnel the decoder
+// follows, and frames that are not TCP or are cut short.
 func frameSeeds(t testing.TB) []frameSeed {
 	v4, v6 := v4Get(t), v6Syn(t)
 	later := bytes.Clone(v4)
@@ -61,7 +61,7 @@ func frameSeeds(t testing.TB) []frameSeed {
 	fddi := func(ip []byte) []byte {
 		return cat([]byte{0x50}, macB, macA, []byte{0xaa, 0xaa, 3, 0, 0, 0, 8, 0}, ip)
 	}
-	return []frameSeed{
+	seeds := []frameSeed{
 		{"eth-ipv4-tcp", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeIPv4), v4), resultTCP},
 		{"eth-ipv6-tcp", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeIPv6), v6), resultTCP},
 		{"eth-dot1q-ipv4-tcp", layers.LinkTypeEthernet, cat(ethHdr(layers.EthernetTypeDot1Q), vlanTag(7, layers.EthernetTypeIPv4), v4), resultTCP},
@@ -89,6 +89,21 @@ func frameSeeds(t testing.TB) []frameSeed {
 		{"ipv6-tcp", layers.LinkTypeIPv6, v6, resultTCP},
 		{"ipv6-on-ipv4-link", layers.LinkTypeIPv4, v6, resultUndecodable},
 	}
+	for _, tf := range tunnelFrames(t) {
+		if seededTunnels[tf.name] {
+			seeds = append(seeds, frameSeed{"tunnel-" + tf.name, tf.lt, tf.frame, tf.res})
+		}
+	}
+	return seeds
+}
+
+// seededTunnels are the tunnel frames (tunnel_test.go) in the seed corpus:
+// one per encapsulation, and the ways they end.
+var seededTunnels = map[string]bool{
+	"gre-csum-key-seq-ipv6": true, "gre-teb-ethernet": true, "gre-pptp-ppp": true,
+	"erspan1": true, "erspan2": true, "erspan3-subheader": true, "erspan3-ip-frame": true,
+	"geneve-ethernet": true, "vxlan-8472": true, "6in4": true, "ipip-4-deep": true, "ipip-5-deep": true,
+	"pppoe-ipv4": true, "pppoe-discovery": true, "llc-snap-ipv4": true, "ppp-link-ipv6-compressed": true,
 }
 
 // fileSeed is a seed of FuzzOpen: a whole capture file, the TCP segments
@@ -101,7 +116,8 @@ type fileSeed struct {
 }
 
 // fileSeeds covers both containers, both byte orders and timestamp
-// resolutions, gzip, mixed link types, raw IP and damaged files.
+// resolutions, gzip, mixed and unsupported link types, raw IP, a record
+// longer than its packet, a duplicate, and damaged files.
 func fileSeeds(t testing.TB) []fileSeed {
 	t0 := time.Unix(1.7e9, 0)
 	recs := threeRecs(t, t0)
@@ -126,6 +142,14 @@ func fileSeeds(t testing.TB) []fileSeed {
 		{"pcap-lying-length", lying, 0, true},
 		{"pcapng-truncated", ng[:len(ng)-5], 2, true},
 		{"gzip-truncated", gzipped(t, pc)[:40], 0, true},
+		{"pcapng-unsupported-link-types", pcapng(t, []layers.LinkType{layers.LinkTypeIEEE802_11, layers.LinkTypeEthernet, 147},
+			[]rec{{data: unsupportedFrame, ts: t0}, {data: cat(ethHdr(layers.EthernetTypeIPv4), v4Get(t)), ts: t0, iface: 1},
+				{data: unsupportedFrame, ts: t0, iface: 2}}), 1, false},
+		{"pcap-over-length", classicPcap(le, false, layers.LinkTypeRaw, 65535,
+			[]rec{{data: v4Get(t), ts: t0, orig: 40}, {data: v6Syn(t), ts: t0}}), 2, false},
+		{"pcapng-sll2-duplicate", pcapng(t, []layers.LinkType{layers.LinkTypeLinuxSLL2}, []rec{
+			{data: cat(sll2Header(layers.EthernetTypeIPv6, 2), v6Syn(t)), ts: t0},
+			{data: cat(sll2Header(layers.EthernetTypeIPv6, 3), v6Syn(t)), ts: t0.Add(time.Microsecond)}}), 1, false},
 	}
 }
 

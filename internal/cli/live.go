@@ -129,7 +129,7 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 		snap = capture.DefaultSnapLen
 	}
 	src, err := capture.OpenLive(capture.LiveOptions{Interface: lf.iface, SnapLen: snap,
-		Promisc: lf.promisc, Filter: af.filter})
+		Promisc: lf.promisc, Filter: af.filter, KeepDuplicates: af.keepDups})
 	if err != nil {
 		var ferr *capture.FilterError
 		if errors.As(err, &ferr) { // compiles for Ethernet, not for this link type

@@ -113,7 +113,7 @@ func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string
 	inputs := make([]pipeline.Input, len(files))
 	for i, name := range files {
 		inputs[i] = pipeline.Input{Name: name, Open: func(ctx context.Context) (pipeline.Source, error) {
-			return pipeline.OpenFile(ctx, name, cmd.InOrStdin(), capture.Options{Filter: filter})
+			return pipeline.OpenFile(ctx, name, cmd.InOrStdin(), capture.Options{Filter: filter, KeepDuplicates: af.keepDups})
 		}}
 	}
 	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr)}

@@ -77,9 +77,8 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 	r.an.Flush()
 	r.status.clear()
 	st := src.Stats()
-	r.sum.add(in.Name, st, r.an.Stats(), r.an.Resets())
-	if st.Undecodable > 0 {
-		r.logf("warning: %s", undecodable(in.Name, st.Undecodable))
+	for _, w := range r.sum.add(in.Name, st, r.an.Stats(), r.an.Resets()) {
+		r.logf("warning: %s", w)
 	}
 	if err != nil {
 		msg := describe(in, err)

@@ -25,8 +25,9 @@ func (b *summaryBuilder) input(name string) {
 }
 
 // add counts what the input name gave: st from its Source, ts and resets
-// from its Analyzer.
-func (b *summaryBuilder) add(name string, st capture.Stats, ts rstanalysis.Stats, resets uint64) {
+// from its Analyzer, and returns the warnings it added about that input.
+func (b *summaryBuilder) add(name string, st capture.Stats, ts rstanalysis.Stats, resets uint64) []string {
+	first := len(b.s.Warnings)
 	b.s.Frames += st.Frames
 	b.s.TCPPackets += st.TCP
 	b.s.Dropped += st.Dropped + st.IfDropped
@@ -36,15 +37,38 @@ func (b *summaryBuilder) add(name string, st capture.Stats, ts rstanalysis.Stats
 	b.expired += ts.Expired
 	b.s.MaxOpen = max(b.s.MaxOpen, uint64(ts.MaxOpen))
 	b.s.RSTs += resets
-	if st.Undecodable > 0 {
-		b.warn(undecodable(name, st.Undecodable))
+	b.undecodable(name, st)
+	if st.Duplicates > 0 {
+		b.warn(fmt.Sprintf("%s: %d TCP frames skipped as duplicates (the same packet recorded on two interfaces "+
+			"within 1 ms, as `-i any` records a forwarded packet); --keep-duplicates keeps them", name, st.Duplicates))
 	}
+	if st.OverLength > 0 {
+		b.warn(fmt.Sprintf("%s: %d records say they hold more bytes than the packet had on the wire: read as captured",
+			name, st.OverLength))
+	}
+	return b.s.Warnings[first:len(b.s.Warnings):len(b.s.Warnings)]
 }
 
-// undecodable is the warning for n frames of input name that could not be
-// decoded.
-func undecodable(name string, n uint64) string {
-	return fmt.Sprintf("%s: %d frames could not be decoded (truncated by the snap length or an unsupported link type)", name, n)
+// undecodable warns about the frames of input name that could not be
+// decoded, one line per reason capture.Stats gives.
+func (b *summaryBuilder) undecodable(name string, st capture.Stats) {
+	if st.Undecodable == 0 {
+		return
+	}
+	line := func(n uint64, why string) {
+		if n > 0 {
+			b.warn(fmt.Sprintf("%s: %d frames could not be decoded%s", name, n, why))
+		}
+	}
+	line(st.Truncated, ": cut by the snap length before the end of their TCP header (capture with a larger -s)")
+	line(st.Malformed, ": a malformed header (an IP header length or TCP data offset out of range, "+
+		"a frame shorter than its headers say, or tunnels nested more than 4 deep)")
+	if st.Unsupported < st.Frames { // else the Source failed with a *capture.LinkTypeError, which says it
+		line(st.Unsupported, ": link type "+capture.LinkTypeName(st.UnsupportedLinkType)+" is not supported")
+	}
+	if known := st.Truncated + st.Malformed + st.Unsupported; known < st.Undecodable {
+		line(st.Undecodable-known, "")
+	}
 }
 
 // warn adds a one-line note for the reader.
