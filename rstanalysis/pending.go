@@ -42,6 +42,7 @@ type pending struct {
 	handshakeAn bool   // the RST answers the handshake's final ACK
 	seqLive     bool   // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
 	hosts       HostSnapshot
+	witness     Witness // Config.Witness
 }
 
 // newPending starts the verdict of RST p, sent by side d on c (as it was
@@ -49,7 +50,7 @@ type pending struct {
 func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, snap *HostSnapshot) *pending {
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
 	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace), idleGap: a.idleGap(c),
-		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}}
+		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}, witness: a.cfg.Witness}
 	if snap != nil {
 		pd.hosts = *snap
 	}
@@ -92,5 +93,7 @@ func (pd *pending) finalize(c *flows.Conn) {
 	for _, rule := range endRules {
 		rule(pd, c)
 	}
+	sworn := pd.hear()
 	pd.decide()
+	pd.swear(sworn)
 }

@@ -70,6 +70,12 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 	f.close() // Next is no longer called: the Source's counters are final
 	r.an.Flush()
 	r.status.clear()
+	if r.opts.Observer != nil {
+		st, ts := src.Stats(), r.an.Stats()
+		r.counts.frames, r.counts.dropped = st.Frames, st.Dropped+st.IfDropped
+		r.counts.open, r.counts.evicted, r.counts.expired, r.counts.pending = ts.Open, ts.Evicted, ts.Expired, 0
+		r.observe()
+	}
 	r.sum.add(in.Name, src.Stats(), r.an.Stats(), r.an.Resets())
 	if err != nil {
 		msg := describe(in, err)
@@ -101,6 +107,9 @@ func (r *runner) emit(v *rstanalysis.Verdict) {
 	if int(v.Origin) < len(r.counts.byOrigin) {
 		r.counts.byOrigin[v.Origin]++
 	}
+	if r.opts.Observer != nil {
+		r.opts.Observer.Verdict(v)
+	}
 	if r.werr == nil {
 		r.status.clear()
 		r.werr = r.sink.Write(v)
@@ -119,6 +128,7 @@ func (r *runner) tick(now time.Time, queued bool) (down bool) {
 	}
 	ts := r.an.Stats()
 	r.counts.open, r.counts.evicted, r.counts.expired = ts.Open, ts.Evicted, ts.Expired
+	r.observe()
 	r.status.draw(&r.counts, time.Since(r.start))
 	return r.watch.down(now)
 }
@@ -145,6 +155,11 @@ func (r *runner) finish(interrupted, failed bool) error {
 	}
 	if interrupted && r.werr == nil {
 		r.sum.warn("interrupted: results cover the packets read so far")
+	}
+	if r.opts.Notes != nil {
+		for _, n := range r.opts.Notes() {
+			r.sum.warn(n)
+		}
 	}
 	if err := r.sink.Close(r.sum.build(time.Since(r.start))); err != nil && r.werr == nil {
 		r.werr = err
