@@ -32,6 +32,9 @@ type Config struct {
 	MaxConns int
 	// File is copied into every verdict's File.
 	File string
+	// Witness, if set, is asked about every RST when its verdict is
+	// decided: evidence from outside the capture (see Witness).
+	Witness Witness
 
 	// hasher is the connection tables' shared key hasher (Sharded).
 	hasher *flows.Hasher

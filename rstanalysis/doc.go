@@ -40,7 +40,9 @@
 // reset event, decide.go origin, confidence and cause, vantage.go the
 // vantage point, pending.go a verdict in the making, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
-// workers, hosts.go the cross-connection host table.
+// workers, hosts.go the cross-connection host table, witness.go evidence
+// from outside the capture (Config.Witness: the capturing host's kernel,
+// whose word that it sent a RST is proof and settles the verdict).
 //
 // # Cross-connection evidence and workers
 //

@@ -45,6 +45,7 @@ type pending struct {
 	noTTLRef    bool       // no packet of the sender to compare the TTL with (ttl.none)
 	synTrig     flows.Seen // the SYN a refusal answers, when no RTT to the server was known
 	hosts       HostSnapshot
+	witness     Witness // Config.Witness
 }
 
 // newPending starts the verdict of RST p, sent by side d on c (as it was
@@ -52,7 +53,7 @@ type pending struct {
 func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, snap *HostSnapshot) *pending {
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
 	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace), idleGap: a.idleGap(c),
-		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}}
+		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}, witness: a.cfg.Witness}
 	if snap != nil {
 		pd.hosts = *snap
 	}
@@ -97,7 +98,9 @@ func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 	for _, rule := range endRules {
 		rule(pd, c)
 	}
+	sworn := pd.hear()
 	pd.decide()
+	pd.swear(sworn)
 	if hindsight && pd.v.Origin == OriginUnknown && (pd.noTTLRef || pd.waitsForClock()) {
 		pd.v.held = pd
 	}

@@ -34,6 +34,26 @@ const (
 	RulePayload         RuleID = "payload.data"         // the RST carries data
 	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+
+	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
+	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
+	// include/net/rstreason.h), none at all, tcp:tcp_receive_reset.
+	RuleKernelNoSocket       RuleID = "kernel.no_socket"            // NO_SOCKET: no socket for the segment
+	RuleKernelAbortOnClose   RuleID = "kernel.abort_on_close"       // TCP_ABORT_ON_CLOSE: closed with unread data
+	RuleKernelAbortOnData    RuleID = "kernel.abort_on_data"        // TCP_ABORT_ON_DATA: data after the application closed
+	RuleKernelAbortOnLinger  RuleID = "kernel.abort_on_linger"      // TCP_ABORT_ON_LINGER: TCP_LINGER2 < 0 in FIN_WAIT2
+	RuleKernelAbortOnMemory  RuleID = "kernel.abort_on_memory"      // TCP_ABORT_ON_MEMORY: orphans or memory exhausted
+	RuleKernelState          RuleID = "kernel.state"                // TCP_STATE: an abort (SO_LINGER 0, SOCK_DESTROY)
+	RuleKernelDisconnectData RuleID = "kernel.disconnect_with_data" // TCP_DISCONNECT_WITH_DATA
+	RuleKernelKeepalive      RuleID = "kernel.keepalive_timeout"    // TCP_KEEPALIVE_TIMEOUT: probes unanswered
+	RuleKernelTimewait       RuleID = "kernel.timewait_socket"      // TCP_TIMEWAIT_SOCKET
+	RuleKernelInvalidSYN     RuleID = "kernel.invalid_syn"          // INVALID_SYN: a bad segment to a SYN_RECV request
+	RuleKernelBadSegment     RuleID = "kernel.bad_segment"          // TCP_FLAGS, TCP_*_ACK*, TCP_RFC7323_PAWS
+	RuleKernelMPTCP          RuleID = "kernel.mptcp"                // MPTCP_RST_*: an MPTCP subflow reset
+	RuleKernelSent           RuleID = "kernel.sent"                 // NOT_SPECIFIED, ERROR or a reason not listed here
+	RuleKernelNoEvent        RuleID = "kernel.no_event"             // a local RST the TCP stack did not send
+	RuleKernelSocketReset    RuleID = "kernel.socket_reset"         // the RST reset a local socket
+	RuleKernelSocketKept     RuleID = "kernel.socket_untouched"     // the RST reset no local socket
 )
 
 // Rule describes one RuleID.
@@ -84,6 +104,22 @@ var Rules = [...]Rule{
 	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
+	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
+	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},
+	{ID: RuleKernelAbortOnLinger, Means: "FIN_WAIT2 cut short by TCP_LINGER2", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
+	{ID: RuleKernelAbortOnMemory, Means: "the host ran short of memory or orphan sockets", Source: "Linux __tcp_close, tcp_out_of_resources (tcp:tcp_send_reset)"},
+	{ID: RuleKernelState, Means: "an abortive close (SO_LINGER 0) or a socket destroyed", Source: "Linux tcp_disconnect, tcp_abort (tcp:tcp_send_reset)"},
+	{ID: RuleKernelDisconnectData, Means: "a disconnect with data unsent", Source: "Linux tcp_disconnect (tcp:tcp_send_reset)"},
+	{ID: RuleKernelKeepalive, Means: "keep-alive probes went unanswered", Source: "Linux tcp_keepalive_timer (tcp:tcp_send_reset)"},
+	{ID: RuleKernelTimewait, Means: "a segment to a TIME_WAIT socket", Source: "Linux tcp_timewait_state_process (tcp:tcp_send_reset)"},
+	{ID: RuleKernelInvalidSYN, Means: "a bad segment to a half-open connection, or a full accept queue", Source: "Linux tcp_check_req (tcp:tcp_send_reset)"},
+	{ID: RuleKernelBadSegment, Means: "a segment the socket's state cannot accept", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},
+	{ID: RuleKernelMPTCP, Means: "an MPTCP subflow reset", Source: "Linux net/mptcp, RFC 8684 §3.6 (tcp:tcp_send_reset)"},
+	{ID: RuleKernelSent, Means: "the host's stack sent it", Source: "Linux tcp:tcp_send_reset"},
+	{ID: RuleKernelNoEvent, Means: "made on the host outside its TCP stack: a firewall or a raw socket", Source: "Linux nf_send_reset (no tcp:tcp_send_reset)"},
+	{ID: RuleKernelSocketReset, Means: "the RST reset a socket of this host", Source: "Linux tcp_reset (tcp:tcp_receive_reset)"},
+	{ID: RuleKernelSocketKept, Means: "the RST reset no socket of this host", Source: "Linux tcp_validate_incoming, RFC 5961 §3.2 (no tcp:tcp_receive_reset)"},
 }
 
 // softRules are the ids of Rules whose Soft is set.

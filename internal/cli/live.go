@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/internal/metrics"
 	"github.com/rstscope/rstscope/internal/pipeline"
 )
 
@@ -22,6 +23,8 @@ type liveFlags struct {
 	count    uint64
 	write    string
 	noStatus bool
+	kernel   string
+	metrics  string
 }
 
 // Tuning of the live pipeline.
@@ -61,6 +64,16 @@ packets seen, packets the kernel dropped, open connections, and resets by
 origin. --write saves the frames of every reset connection (its latest
 frames before the RST, the RST, and what follows) to a pcap file.
 
+On the server itself, the kernel says why it sent each RST: rstscope reads
+the tracepoints tcp:tcp_send_reset and tcp:tcp_receive_reset (Linux 6.10 or
+later, tracefs, root) and adds the kernel's reason to the verdict
+(kernel.abort_on_close: the application closed the socket with unread
+data), or says that a RST left this host without its TCP stack (its
+firewall's REJECT). Where the tracepoints cannot be read, one line says so
+and the capture goes on; --kernel=off skips them. --metrics serves
+Prometheus metrics (RSTs by origin, cause, phase, vantage and port; the
+kernel's reasons; packets, drops, connections) on ADDR/metrics.
+
 Exit status: 0 when stopped by a signal, --duration or --count; 1 when the
 capture could not start or failed (the interface went down: the summary so
 far is printed); 2 for bad usage: an unknown flag, a value out of range, a
@@ -68,7 +81,8 @@ bad filter. A second signal exits at once (130 for SIGINT, 143 for SIGTERM),
 without the summary.`,
 		Example: `  rstscope live -i eth0 tcp port 443
   rstscope live -i any -o json | jq 'select(.origin=="middlebox")'
-  rstscope live -i eth0 --write resets.pcap --duration 10m -- port 443 or port 80`,
+  rstscope live -i eth0 --write resets.pcap --duration 10m -- port 443 or port 80
+  rstscope live -i eth0 --metrics :10780 -o json >> /var/log/rstscope.jsonl`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runLive(cmd, &af, &lf, args)
@@ -84,6 +98,8 @@ without the summary.`,
 	fl.Uint64VarP(&lf.count, "count", "c", 0, "stop after this many TCP packets; 0: no limit")
 	fl.StringVarP(&lf.write, "write", "w", "", "save the frames of every reset connection to this pcap file")
 	fl.BoolVar(&lf.noStatus, "no-status", false, "no status line on stderr (it is shown only when stderr is a terminal)")
+	fl.StringVar(&lf.kernel, "kernel", pipeline.KernelAuto, "the kernel's reason for each RST of this host (tracepoints): auto, on (or fail) or off")
+	fl.StringVar(&lf.metrics, "metrics", "", "serve Prometheus metrics on this address (\":10780\", \"127.0.0.1:10780\") at /metrics")
 	return cmd
 }
 
@@ -100,6 +116,8 @@ func (lf *liveFlags) check(af *analysisFlags, args []string) error {
 		return usagef("--snaplen must be at most %d bytes, libpcap's maximum (got %d)", maxSnapLen, lf.snaplen)
 	case lf.duration < 0:
 		return usagef("--duration must not be negative (got %v)", lf.duration)
+	case lf.kernel != pipeline.KernelAuto && lf.kernel != pipeline.KernelOn && lf.kernel != pipeline.KernelOff:
+		return usagef("--kernel must be auto, on or off (got %q)", lf.kernel)
 	}
 	if extra := strings.Join(args, " "); extra != "" {
 		if af.filter != "" {
@@ -141,6 +159,28 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 	opts := pipeline.Options{Log: stderr, ReadAhead: liveQueue, Tick: tickEvery, Watch: lf.iface,
 		Count: lf.count, Duration: lf.duration, CancelEnds: true,
 		Status: !lf.noStatus && isTerminal(stderr), StatusWidth: termWidth(stderr)}
+	cfg := af.config()
+	wit, err := pipeline.OpenKernel(lf.kernel, stderr, af.grace)
+	if err != nil {
+		src.Close()
+		return err
+	}
+	if wit != nil {
+		defer wit.Close()
+		cfg.Witness, opts.Notes = wit, pipeline.KernelNotes(wit)
+	}
+	if lf.metrics != "" {
+		m := metrics.New(metrics.Config{})
+		m.Kernel(wit)
+		srv, err := metrics.Serve(lf.metrics, m)
+		if err != nil {
+			src.Close()
+			return err
+		}
+		defer srv.Close()
+		opts.Observer = m
+		fmt.Fprintf(stderr, "rstscope: metrics on http://%s/metrics\n", srv.Addr())
+	}
 	var kf *pipeline.KeepFile
 	if lf.write != "" {
 		if kf, err = pipeline.CreateKeepFile(lf.write, src.LinkType(), snap); err != nil {
@@ -155,7 +195,7 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 
 	in := pipeline.Input{Name: "interface " + lf.iface, ErrorsNamed: true,
 		Open: func(context.Context) (pipeline.Source, error) { return src, nil }}
-	err = pipeline.Run(cmd.Context(), []pipeline.Input{in}, pipeline.NewAnalysis(af.config(), 0),
+	err = pipeline.Run(cmd.Context(), []pipeline.Input{in}, pipeline.NewAnalysis(cfg, 0),
 		af.writer(cmd.OutOrStdout(), true), opts)
 	if kf != nil {
 		ks := kf.Stats()

@@ -103,6 +103,9 @@ func helperMain(mode, arg string) int {
 		fmt.Printf("refused %d\n", refused)
 		return 0
 	}
+	if h, ok := moreHelpers[mode]; ok {
+		return h(arg)
+	}
 	fmt.Println("unknown helper mode", mode)
 	return 2
 }
@@ -140,7 +143,7 @@ var (
 
 // rstscopeBin builds cmd/rstscope once per test run, into a directory
 // TestMain removes.
-func rstscopeBin(t *testing.T) string {
+func rstscopeBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rstscope-live-test")
@@ -160,7 +163,7 @@ func rstscopeBin(t *testing.T) string {
 	return builtBin
 }
 
-func mustRun(t *testing.T, args ...string) string {
+func mustRun(t testing.TB, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
@@ -181,7 +184,7 @@ type nsPair struct {
 
 var labSeq atomic.Int32
 
-func newNSPair(t *testing.T) *nsPair {
+func newNSPair(t testing.TB) *nsPair {
 	t.Helper()
 	pid, k := os.Getpid(), int(labSeq.Add(1))
 	id := fmt.Sprintf("%d%d", pid%100000, k)
@@ -204,7 +207,7 @@ func newNSPair(t *testing.T) *nsPair {
 }
 
 // helper runs this test binary in namespace ns in helper mode.
-func helper(t *testing.T, ns, mode, arg string) *exec.Cmd {
+func helper(t testing.TB, ns, mode, arg string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -261,10 +264,16 @@ func (s *syncBuffer) String() string {
 
 // startLive starts rstscope live in ns with args and waits until it says
 // it captures.
-func startLive(t *testing.T, ns string, args ...string) *liveProc {
+func startLive(t testing.TB, ns string, args ...string) *liveProc {
 	t.Helper()
 	bin := rstscopeBin(t)
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns, bin, "live"}, args...)...)
+	return startProc(t, exec.Command("ip", append([]string{"netns", "exec", ns, bin, "live"}, args...)...))
+}
+
+// startProc starts cmd, a `rstscope live`, and waits until it says it
+// captures.
+func startProc(t testing.TB, cmd *exec.Cmd) *liveProc {
+	t.Helper()
 	p := &liveProc{cmd: cmd, lines: make(chan string, 10000), stderr: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	stdout, err := cmd.StdoutPipe()
@@ -334,7 +343,7 @@ type summary struct {
 }
 
 // parseLine parses one JSON Lines line: a verdict, or the summary.
-func parseLine(t *testing.T, line string) (*verdict, *summary) {
+func parseLine(t testing.TB, line string) (*verdict, *summary) {
 	t.Helper()
 	var s struct {
 		Summary *summary `json:"summary"`
@@ -378,7 +387,7 @@ func (p *liveProc) waitVerdicts(t *testing.T, n int, within time.Duration) []ver
 
 // stop sends SIGINT and returns the remaining verdicts, the summary and the
 // exit code.
-func (p *liveProc) stop(t *testing.T) ([]verdict, *summary, int) {
+func (p *liveProc) stop(t testing.TB) ([]verdict, *summary, int) {
 	t.Helper()
 	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
@@ -386,7 +395,7 @@ func (p *liveProc) stop(t *testing.T) ([]verdict, *summary, int) {
 	return p.wait(t, 15*time.Second)
 }
 
-func (p *liveProc) wait(t *testing.T, within time.Duration) ([]verdict, *summary, int) {
+func (p *liveProc) wait(t testing.TB, within time.Duration) ([]verdict, *summary, int) {
 	t.Helper()
 	var vs []verdict
 	var sum *summary

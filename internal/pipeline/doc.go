@@ -33,6 +33,11 @@
 //     cut back to its last whole record when the disk fills up.
 //   - What a file read needs: the progress bar, and per-input verdict file
 //     names when there are several inputs.
+//   - What a server's live capture adds: the kernel's testimony opened as
+//     --kernel says (OpenKernel, package internal/kernel; one line when the
+//     host cannot give it), an Observer told of every verdict and of the
+//     counters (the metrics of package internal/metrics), and Notes for the
+//     summary.
 //
 // # What it does not own
 //

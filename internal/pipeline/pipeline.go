@@ -137,6 +137,14 @@ type Options struct {
 	// Source that is a capture.FrameSource. Run closes it at the end,
 	// in every case, and reports its errors as warnings.
 	Save Saver
+
+	// Observer, if set, is told of every verdict and of the counters (see
+	// Observer).
+	Observer Observer
+	// Notes, if set, is called once at the end of the run: each line it
+	// returns is added to the summary's warnings (the kernel's trace
+	// having lost events, say).
+	Notes func() []string
 }
 
 // ErrIncomplete is Run's error when an input failed after the report was

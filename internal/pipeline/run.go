@@ -76,8 +76,13 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 	f.close() // Next is no longer called: the Source's counters are final
 	r.an.Flush()
 	r.status.clear()
-	st := src.Stats()
-	for _, w := range r.sum.add(in.Name, st, r.an.Stats(), r.an.Resets()) {
+	if r.opts.Observer != nil {
+		st, ts := src.Stats(), r.an.Stats()
+		r.counts.frames, r.counts.dropped = st.Frames, st.Dropped+st.IfDropped
+		r.counts.open, r.counts.evicted, r.counts.expired, r.counts.pending = ts.Open, ts.Evicted, ts.Expired, 0
+		r.observe()
+	}
+	for _, w := range r.sum.add(in.Name, src.Stats(), r.an.Stats(), r.an.Resets()) {
 		r.logf("warning: %s", w)
 	}
 	if err != nil {
@@ -110,6 +115,9 @@ func (r *runner) emit(v *rstanalysis.Verdict) {
 	if int(v.Origin) < len(r.counts.byOrigin) {
 		r.counts.byOrigin[v.Origin]++
 	}
+	if r.opts.Observer != nil {
+		r.opts.Observer.Verdict(v)
+	}
 	if r.werr == nil {
 		r.status.clear()
 		r.werr = r.sink.Write(v)
@@ -128,6 +136,7 @@ func (r *runner) tick(now time.Time, queued bool) (down bool) {
 	}
 	ts := r.an.Stats()
 	r.counts.open, r.counts.evicted, r.counts.expired = ts.Open, ts.Evicted, ts.Expired
+	r.observe()
 	r.status.draw(&r.counts, time.Since(r.start))
 	return r.watch.down(now)
 }
@@ -155,6 +164,11 @@ func (r *runner) finish(interrupted, failed bool) error {
 	if interrupted && r.werr == nil {
 		r.sum.warn(interruptedWarning)
 		r.logf("%s", interruptedWarning)
+	}
+	if r.opts.Notes != nil {
+		for _, n := range r.opts.Notes() {
+			r.sum.warn(n)
+		}
 	}
 	sum := r.sum.build(time.Since(r.start))
 	for _, w := range sum.Warnings[len(r.sum.s.Warnings):] { // dropped frames, evicted connections
