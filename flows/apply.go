@@ -5,6 +5,7 @@ import "github.com/rstscope/rstscope/capture"
 // apply records p, sent by side d, in connection c.
 func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 	now := NanosOf(p.Time)
+	c.Hist.record(c, d, p)
 	h := &c.Half[d]
 	if h.Packets == 0 {
 		h.FirstTime = now
