@@ -56,13 +56,13 @@ type EndpointState uint8
 
 // The endpoint states, as Zeek names them (TCP_ENDPOINT_*).
 const (
-	StateInactive   EndpointState = iota // sent nothing yet
-	StateSYNSent                         // sent a SYN
-	StateSYNACKSent                      // sent a SYN-ACK without having seen a SYN
-	StatePartial                         // first seen sending without a SYN
-	StateEstablished                     // the handshake completed
-	StateClosed                          // sent a FIN
-	StateReset                           // sent a RST
+	StateInactive    EndpointState = iota // sent nothing yet
+	StateSYNSent                          // sent a SYN
+	StateSYNACKSent                       // sent a SYN-ACK without having seen a SYN
+	StatePartial                          // first seen sending without a SYN
+	StateEstablished                      // the handshake completed
+	StateClosed                           // sent a FIN
+	StateReset                            // sent a RST
 )
 
 // String returns the history letters, "" before the first packet.
