@@ -24,7 +24,7 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		if p.PayloadLen > 0 {
 			c.recordPayload(d, p, now)
 		}
-		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
+		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags, TTL: p.TTL}
 		h.ringN++
 		if h.ringC < seenRing {
 			h.ringC++
