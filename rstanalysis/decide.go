@@ -30,6 +30,9 @@ func (pd *pending) decide() {
 	v := &pd.v
 	forged, genuine, hard := pd.fs.sums()
 	v.Findings = pd.fs.sorted()
+	if pd.byVendor() {
+		return
+	}
 	switch {
 	case pd.lone:
 		v.Origin, v.Confidence = OriginUnknown, 0

@@ -34,6 +34,9 @@ const (
 	RulePayload         RuleID = "payload.data"         // the RST carries data
 	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+	RuleVendorF5        RuleID = "vendor.bigip_cause"   // F5 BIG-IP's reset cause in the payload
+	RuleVendorCitrix    RuleID = "vendor.citrix_code"   // a Citrix ADC reset code in the window
+	RuleDiagnostic      RuleID = "payload.diagnostic"   // an RST diagnostic payload (0x33AA)
 )
 
 // Rule describes one RuleID.
@@ -84,6 +87,9 @@ var Rules = [...]Rule{
 	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+	{ID: RuleVendorF5, Means: "a load balancer (F5 BIG-IP) made it", Source: "F5 K13223 (tm.rstcause.pkt)"},
+	{ID: RuleVendorCitrix, Means: "a load balancer (Citrix ADC) made it", Source: "Citrix CTX695832, CTX492010"},
+	{ID: RuleDiagnostic, Means: "the sender's stated reason", Source: "draft-ietf-tcpm-rst-diagnostic-payload; RFC 9293 §3.5.3"},
 }
 
 // softRules are the ids of Rules whose Soft is set.
