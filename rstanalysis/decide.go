@@ -30,9 +30,6 @@ func (pd *pending) decide() {
 	v := &pd.v
 	forged, genuine, hard := pd.fs.sums()
 	v.Findings = pd.fs.sorted()
-	if pd.byVendor() {
-		return
-	}
 	switch {
 	case pd.lone:
 		v.Origin, v.Confidence = OriginUnknown, 0
@@ -46,6 +43,9 @@ func (pd *pending) decide() {
 		v.Confidence = clamp(senderBase+senderSlope*(genuine-forged), senderMin, senderMax)
 	default:
 		v.Origin, v.Confidence = OriginUnknown, 0
+	}
+	if v.Origin == OriginUnknown && pd.byVendor() {
+		return
 	}
 	// The one place confidence is rounded: to two decimals.
 	v.Confidence = float64(int(v.Confidence*100+0.5)) / 100

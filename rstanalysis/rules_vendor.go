@@ -12,10 +12,11 @@ import (
 
 // Reset reasons that devices write into the RSTs they make, as their
 // vendors document them. A load balancer's reason names the device that
-// made the RST: the verdict's origin is then the middlebox (the load
-// balancer), whatever the TTL or sequence numbers say, since a full proxy
-// answers with the address, distance and sequence space the client knows as
-// the server's.
+// made the RST. It weighs nothing in the sums of the decision: a full proxy
+// answers with the address, distance and sequence space the client knows
+// as the server's, so the other rules rightly find the server's stack (the
+// proxy's). Where they leave the origin unknown, the reason decides it: the
+// middlebox, a load balancer (pending.byVendor).
 
 // vendorReason is what a load balancer's reset reason decides.
 type vendorReason struct {
@@ -83,7 +84,7 @@ func ruleVendor(pd *pending, _ *flows.Conn, p *capture.Packet) {
 			vr.cause = CauseClientAbort
 		}
 		pd.vendor = vr
-		pd.fs.add(RuleVendorF5, decisive, nil, "load balancer F5 BIG-IP reset it: its reset cause %q is in the RST (F5 K13223)", reason)
+		pd.fs.add(RuleVendorF5, 0, nil, "made by a load balancer, F5 BIG-IP: its reset cause %q is in the RST (F5 K13223)", reason)
 		return
 	}
 	if p.PayloadLen == 8 && len(pay) == 8 && binary.BigEndian.Uint16(pay) == diagnosticMagic {
@@ -93,7 +94,7 @@ func ruleVendor(pd *pending, _ *flows.Conn, p *capture.Packet) {
 	}
 	if c, ok := citrixCodes[p.Window]; ok && p.PayloadLen == 0 {
 		pd.vendor = &vendorReason{confidence: 0.85, cause: c.cause}
-		pd.fs.add(RuleVendorCitrix, strong, nil, "load balancer Citrix ADC (NetScaler) reset it: window %d is its reset code for %s (%s)",
+		pd.fs.add(RuleVendorCitrix, 0, nil, "made by a load balancer, Citrix ADC (NetScaler): window %d is its reset code for %s (%s)",
 			p.Window, c.meaning, c.source)
 	}
 }
@@ -121,9 +122,10 @@ func diagnosticText(code uint16, pen uint32) string {
 	return fmt.Sprintf("reason code %d", code)
 }
 
-// byVendor decides the verdict from a load balancer's reset reason, and
-// reports whether there was one: the origin is the middlebox, the cause
-// the one the reason names, else the middlebox causes' usual choice.
+// byVendor decides a verdict the other evidence left unknown from a load
+// balancer's reset reason, and reports whether there was one: the origin
+// is the middlebox, the cause the one the reason names, else the middlebox
+// causes' usual choice.
 func (pd *pending) byVendor() bool {
 	vr := pd.vendor
 	if vr == nil {

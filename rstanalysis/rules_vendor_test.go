@@ -8,13 +8,15 @@ import (
 	"github.com/rstscope/rstscope/capture"
 )
 
-// TestVendorReasons: a reset reason that a load balancer documents decides
-// the verdict (origin middlebox, the cause the reason names) even where the
-// packet matches the server in every other way, as a full proxy's RST does;
-// a diagnostic payload is named but weighs nothing.
+// TestVendorReasons: a reset reason that a load balancer documents is named
+// as evidence and weighs nothing; where the rest of the evidence leaves the
+// origin unknown (here, a RST with no other packet of its connection) it
+// decides it: the middlebox, with the cause the reason names. A diagnostic
+// payload is named and decides nothing.
 func TestVendorReasons(t *testing.T) {
 	tests := []struct {
 		name    string
+		lone    bool // the RST alone, no conversation before it
 		payload string
 		window  uint16
 		origin  Origin
@@ -22,21 +24,25 @@ func TestVendorReasons(t *testing.T) {
 		rule    RuleID
 		text    string
 	}{
-		{"F5 BIG-IP relays the pool member's reset", "BIG-IP: [0x2a0ad24:1010] TCP RST from remote system", 0,
+		{"F5 BIG-IP relays the pool member's reset", true, "BIG-IP: [0x2a0ad24:1010] TCP RST from remote system", 0,
 			OriginMiddlebox, CauseServerAbort, RuleVendorF5, `"TCP RST from remote system"`},
-		{"F5 BIG-IP idle flow, no prefix", "[0x2fb1a95:704] Flow expired (sweeper)", 0,
+		{"F5 BIG-IP idle flow, no prefix", true, "[0x2fb1a95:704] Flow expired (sweeper)", 0,
 			OriginMiddlebox, CauseIdleTimeout, RuleVendorF5, "Flow expired"},
-		{"F5 BIG-IP no pool member", "[0x1:2] No pool member available", 0,
+		{"F5 BIG-IP no pool member", true, "[0x1:2] No pool member available", 0,
 			OriginMiddlebox, CauseRefused, RuleVendorF5, "No pool member"},
-		{"Citrix ADC zombie clean-up", "", 9300, OriginMiddlebox, CauseIdleTimeout, RuleVendorCitrix, "CTX492010"},
-		{"diagnostic payload: named, not weighed", "\x33\xaa\x00\x0e\x00\x00\x00\x00", 0,
+		{"Citrix ADC zombie clean-up", true, "", 9300, OriginMiddlebox, CauseIdleTimeout, RuleVendorCitrix, "CTX492010"},
+		{"a full proxy's RST matches the server: the verdict stands", false, "[0x1:2] Flow expired (sweeper)", 0,
+			OriginServer, CauseServerAbort, RuleVendorF5, "Flow expired"},
+		{"diagnostic payload: named, not weighed", false, "\x33\xaa\x00\x0e\x00\x00\x00\x00", 0,
 			OriginServer, CauseServerAbort, RuleDiagnostic, "reason code 14, connection timeout"},
-		{"a window that is no code", "", 1234, OriginServer, CauseServerAbort, "", ""},
+		{"a lone RST with no reason stays unknown", true, "", 1234, OriginUnknown, CauseUnknown, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newConv(40000)
-			c.handshake().request()
+			if !tt.lone {
+				c.handshake().request()
+			}
 			rst := c.after(time.Millisecond).srv(capture.RST|capture.ACK, tt.payload)
 			rst.Window = tt.window
 			vs := analyze(c.pkts)
@@ -51,6 +57,9 @@ func TestVendorReasons(t *testing.T) {
 			for _, f := range v.Findings {
 				if f.Rule == tt.rule && strings.Contains(f.Text, tt.text) {
 					found = true
+					if f.Weight != 0 {
+						t.Errorf("%s weighs %v, want 0", f.Rule, f.Weight)
+					}
 				}
 				if tt.rule == "" && strings.HasPrefix(string(f.Rule), "vendor.") {
 					t.Errorf("finding %s: %s", f.Rule, f.Text)
