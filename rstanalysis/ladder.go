@@ -133,3 +133,9 @@ func (l *Ladder) base(d Side) (uint32, bool) {
 	}
 	return 0, false
 }
+
+// IsRST reports whether s has the RST flag.
+func (s Segment) IsRST() bool { return s.Flags&capture.RST != 0 }
+
+// HasACK reports whether s has the ACK flag (its Ack is meaningful).
+func (s Segment) HasACK() bool { return s.Flags&capture.ACK != 0 }
