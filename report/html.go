@@ -33,13 +33,13 @@ func (h *htmlWriter) Write(v *rstanalysis.Verdict) error {
 // esc escapes text for HTML, after cleaning control characters off it.
 func esc(s string) string { return html.EscapeString(clean(s)) }
 
-const htmlStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222;max-width:1400px}
+const htmlStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}h3{font-size:1em}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f3f3f3}td.n{text-align:right}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
 pre{background:#f6f6f6;padding:6px;overflow-x:auto;white-space:pre-wrap}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}
 dt{font-weight:bold}dd{margin:0}.middlebox{color:#b00}.server{color:#235}.client{color:#a50}.unknown{color:#666}
-svg{max-width:100%;height:auto;background:#fff}`
+svg{max-width:100%;height:auto;background:#fff}div.wide{overflow-x:auto}td{white-space:nowrap}td.w{white-space:normal;min-width:16em}`
 
 func (h *htmlWriter) Close(s Summary) error {
 	if err := h.check(); err != nil {
@@ -70,7 +70,15 @@ func (h *htmlWriter) body(d *digest) {
 		h.str(htmlTable(htmlRSTHeader(d), htmlRSTRows(d), map[int]bool{0: true, 7: true}))
 	} else {
 		h.str("<h2 id=\"events\">Reset events</h2>\n")
-		h.str(htmlTable(htmlEventHeader(d), htmlEventRows(d), map[int]bool{0: true, 7: true, 10: true}))
+		if len(d.listed) == 0 {
+			h.str("<p>" + esc(noEventsNote) + "</p>\n")
+		}
+		for _, g := range eventsByFile(d.listed) {
+			if g[0].r.fileText != "" {
+				h.str("<h3>" + esc(g[0].r.fileText) + "</h3>\n")
+			}
+			h.str(htmlTable(htmlEventHeader(d), htmlEventRows(d, g), map[int]bool{0: true, 7: true, 10: true}))
+		}
 	}
 	if n := moreNote(d); n != "" {
 		h.str("<p>" + esc(n) + "</p>\n")
@@ -125,7 +133,7 @@ func htmlPairs(class string, ls [][2]string) string {
 // num are right-aligned.
 func htmlTable(head []string, rows [][]string, num map[int]bool) string {
 	var b strings.Builder
-	b.WriteString("<table>\n<thead><tr>")
+	b.WriteString("<div class=\"wide\"><table>\n<thead><tr>")
 	for _, c := range head {
 		b.WriteString("<th>" + esc(c) + "</th>")
 	}
@@ -133,15 +141,18 @@ func htmlTable(head []string, rows [][]string, num map[int]bool) string {
 	for _, r := range rows {
 		b.WriteString("<tr>")
 		for i, c := range r {
-			if num[i] {
+			switch {
+			case num[i]:
 				b.WriteString("<td class=\"n\">" + c + "</td>")
-			} else {
+			case len(c) > 40:
+				b.WriteString("<td class=\"w\">" + c + "</td>")
+			default:
 				b.WriteString("<td>" + c + "</td>")
 			}
 		}
 		b.WriteString("</tr>\n")
 	}
-	b.WriteString("</tbody>\n</table>\n")
+	b.WriteString("</tbody>\n</table></div>\n")
 	return b.String()
 }
 
@@ -161,9 +172,9 @@ func htmlEventHeader(d *digest) []string {
 		"Cause", "Request → response", "RSTs", "Why", "Zeek", "Wireshark filter"}
 }
 
-func htmlEventRows(d *digest) [][]string {
+func htmlEventRows(d *digest, es []*event) [][]string {
 	var rows [][]string
-	for _, e := range d.listed {
+	for _, e := range es {
 		r, rec := &e.r, d.rec(e)
 		rows = append(rows, []string{esc(r.frame), esc(mdTime(r, d)), esc(r.client), esc(r.server), esc(r.from),
 			`<span class="` + esc(r.origin) + `">` + esc(r.origin) + `</span>`, esc(r.phaseNote), esc(r.conf), esc(r.cause),

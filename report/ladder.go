@@ -211,15 +211,15 @@ func ladderSVG(v *rstanalysis.Verdict, loc *time.Location) string {
 	if len(rs) == 0 {
 		return ""
 	}
-	const w, left, right, rowH, top = 860, 190, 840, 34, 50
+	const w, left, right, rowH, top = 1000, 260, 820, 34, 50
 	mid := (left + right) / 2
 	h := top + rowH*len(rs) + 20
 	x := map[byte]int{'C': left, 'S': right, 'M': mid}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="%d" height="%d" viewBox="0 0 %d %d" role="img" aria-label="%s">`,
 		w, h, w, h, html.EscapeString(ladderTitle(v)))
-	b.WriteString(`<defs><marker id="ah" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker>` +
-		`<marker id="ax" markerWidth="10" markerHeight="10" refX="5" refY="5" orient="auto"><path d="M0,0 L10,10 M10,0 L0,10" stroke="#c00" stroke-width="2"/></marker></defs>`)
+	b.WriteString(`<defs><marker id="ah" markerUnits="userSpaceOnUse" markerWidth="8" markerHeight="8" refX="8" refY="4" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#333"/></marker>` +
+		`<marker id="ax" markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" refX="5" refY="5" orient="auto"><path d="M0,0 L10,10 M10,0 L0,10" stroke="#c00" stroke-width="2"/></marker></defs>`)
 	lanes := []struct {
 		id   byte
 		name string

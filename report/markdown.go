@@ -119,6 +119,9 @@ func (m *markdownWriter) lists(d *digest) {
 		}
 	} else {
 		m.str("### Reset events\n\n")
+		if len(d.listed) == 0 {
+			m.str(noEventsNote + "\n\n")
+		}
 		for _, g := range eventsByFile(d.listed) {
 			m.fileHeading(g[0].r.fileText)
 			cells := make([][]string, len(g))

@@ -14,6 +14,9 @@ func nextStep(v *rstanalysis.Verdict, when string) string {
 	srv, cli := endpoint(v.Server), v.Client.Addr().String()
 	host := v.Server.Addr().String()
 	hops := plural(hopsOf(v.TTL), "hop")
+	if hopsOf(v.TTL) == 0 {
+		hops = "0 hops (on the capturing host or its link)"
+	}
 	var s string
 	switch v.Cause {
 	case rstanalysis.CauseRefused:

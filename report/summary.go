@@ -66,6 +66,11 @@ func spanText(from, to time.Time, loc *time.Location) string {
 	return s
 }
 
+// noEventsNote stands for the list of events when every RST was a
+// late-segment reply.
+const noEventsNote = "No reset event: every RST answered a segment that came after its connection had ended " +
+	"(late_segment). --rsts lists them."
+
 // moreNote says how many events (or RSTs) the list left out, or "" when
 // none.
 func moreNote(d *digest) string {

@@ -63,10 +63,13 @@ func (t *textWriter) Close(s Summary) error {
 func (t *textWriter) body(d *digest) {
 	w := d.width
 	if !t.opts.Stream {
-		if t.opts.RSTs {
+		switch {
+		case t.opts.RSTs:
 			t.str(rstTable(d.rows, d) + "\n")
-		} else {
+		case len(d.listed) > 0:
 			t.str(eventTable(d.listed, d) + "\n")
+		default:
+			t.str(strings.Join(wrap(noEventsNote, w, ""), "\n") + "\n\n")
 		}
 		if n := moreNote(d); n != "" {
 			t.str(strings.Join(wrap(n, w, ""), "\n") + "\n\n")
@@ -201,6 +204,9 @@ func truncateLines(s string, width int) string {
 // with milliseconds and without, or with the date when the times span
 // days.
 func timeCells(ts []time.Time, loc *time.Location) (full, short []string, head string) {
+	if len(ts) == 0 {
+		return nil, nil, "TIME (" + zoneName(loc, time.Time{}) + ")"
+	}
 	days := false
 	for _, t := range ts {
 		days = days || inLoc(t, loc).YearDay() != inLoc(ts[0], loc).YearDay()
