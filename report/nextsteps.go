@@ -13,16 +13,16 @@ import (
 func nextStep(v *rstanalysis.Verdict, when string) string {
 	srv, cli := endpoint(v.Server), v.Client.Addr().String()
 	host := v.Server.Addr().String()
-	hops := plural(hopsOf(v.TTL), "hop")
+	hops := plural(hopsOf(v.TTL), "hop") + " from the capture point"
 	if hopsOf(v.TTL) == 0 {
-		hops = "0 hops (on the capturing host or its link)"
+		hops = "on the capturing host or its link"
 	}
 	var s string
 	switch v.Cause {
 	case rstanalysis.CauseRefused:
 		s = fmt.Sprintf("is anything listening on %s (ss -ltn on the server)? bound to 127.0.0.1 only? a host firewall REJECT rule?", srv)
 	case rstanalysis.CauseFirewallReject:
-		s = fmt.Sprintf("the rules (ACLs, security groups, IPS policies) of the device %s from the capture point (the RST's TTL %d); traceroute -T -p %d %s finds it",
+		s = fmt.Sprintf("the rules (ACLs, security groups, IPS policies) of the device %s (the RST's TTL %d); traceroute -T -p %d %s finds it",
 			hops, v.TTL, v.Server.Port(), host)
 	case rstanalysis.CauseServerAbort:
 		s = fmt.Sprintf("the application's logs on %s around %s: aborts, crashes, restarts, the OOM killer, requests larger than it reads", host, when)
@@ -31,9 +31,9 @@ func nextStep(v *rstanalysis.Verdict, when string) string {
 	case rstanalysis.CauseKeepaliveReuse:
 		s = fmt.Sprintf("the client pool's idle timeout against %s's keep-alive timeout: it must be shorter; retry idempotent requests on a fresh connection", srv)
 	case rstanalysis.CauseIdleTimeout:
-		s = fmt.Sprintf("the idle timeout of the device %s from the capture point (NAT, load balancer, firewall) against the TCP keep-alive interval or the application's pings", hops)
+		s = fmt.Sprintf("the idle timeout of the device %s (NAT, load balancer, firewall) against the TCP keep-alive interval or the application's pings", hops)
 	case rstanalysis.CauseInjected:
-		s = fmt.Sprintf("the path, not the server: a device %s from the capture point forged it; capture on both sides of a suspect, and the IPS or DPI rules that match the request", hops)
+		s = fmt.Sprintf("the path, not the server: a device %s forged it; capture on both sides of a suspect, and the IPS or DPI rules that match the request", hops)
 	case rstanalysis.CauseTLSReject:
 		s = fmt.Sprintf("%s's TLS configuration for the name asked (openssl s_client -connect %s -servername NAME) and its TLS logs", srv, srv)
 	case rstanalysis.CauseBacklogOverflow:
