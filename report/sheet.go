@@ -2,6 +2,7 @@ package report
 
 import (
 	"io"
+	"slices"
 	"time"
 
 	"github.com/rstscope/rstscope/rstanalysis"
@@ -84,7 +85,8 @@ func (s *sheet) digest(sum Summary, width int) *digest {
 	d.servers = s.tally.serverRows()
 	d.ladders = s.book.representatives()
 	for _, f := range s.opts.Ladders {
-		if e := s.book.asked[f]; e != nil {
+		e := s.book.asked[f]
+		if e != nil && !slices.ContainsFunc(d.ladders, func(x *event) bool { return x.v.Frame == f && x.v.File == e.v.File }) {
 			d.ladders = append(d.ladders, e)
 		}
 	}
