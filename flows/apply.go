@@ -5,6 +5,7 @@ import "github.com/rstscope/rstscope/capture"
 // apply records p, sent by side d, in connection c.
 func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 	now := NanosOf(p.Time)
+	c.Hist.record(c, d, p)
 	h := &c.Half[d]
 	if h.Packets == 0 {
 		h.FirstTime = now
@@ -23,7 +24,7 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		if p.PayloadLen > 0 {
 			c.recordPayload(d, p, now)
 		}
-		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags}
+		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags, TTL: p.TTL}
 		h.ringN++
 		if h.ringC < seenRing {
 			h.ringC++

@@ -112,6 +112,10 @@ type Conn struct {
 	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads (Head)
 	turn  [TurnCap]byte                       // the client's latest turn
 	turnN uint8
+
+	// Hist is the connection's history in Zeek's letters and its
+	// endpoints' states, for ConnState (history.go).
+	Hist History
 }
 
 // ResetStanding reports whether the connection has been reset and has not

@@ -33,7 +33,8 @@
 // apply.go how a segment is recorded, stream.go the reassembly of each
 // stream's first bytes, app.go what those bytes say (HTTP/1.x, TLS),
 // table.go the table with its expiry and LRU lists, key.go and index.go the
-// 5-tuple key and its hash index, nanos.go timestamps.
+// 5-tuple key and its hash index, nanos.go timestamps, history.go the
+// connection's history and conn_state in Zeek's words.
 //
 // # Memory and speed
 //

@@ -14,6 +14,7 @@ type Seen struct {
 	End   uint32 // SEG.SEQ + SEG.LEN
 	Ack   uint32 // SEG.ACK (valid when Flags has ACK)
 	Flags capture.Flags
+	TTL   uint8 // IPv4 TTL or IPv6 hop limit
 }
 
 // Half is one endpoint's side of a connection: what it sent, as seen at the

@@ -3,17 +3,19 @@ package report
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
-// details lists everything about one verdict, indented by indent: the
-// verbose section of the text and markdown formats.
-func details(r *row, indent string) string {
+// details lists everything about one verdict, indented by indent, its
+// times in loc: the verbose section of the people formats.
+func details(r *row, indent string, loc *time.Location) string {
 	var b strings.Builder
 	name := "#" + r.frame
 	if r.fileText != "" {
 		name = r.fileText + " " + name
 	}
-	fmt.Fprintf(&b, "%s%s  %s  %s → %s\n", indent, name, r.ts, r.client, r.server)
+	fmt.Fprintf(&b, "%s%s  %s  %s → %s\n", indent, name, inLoc(r.t, loc).Format("2006-01-02 15:04:05.000000000 MST"),
+		r.client, r.server)
 	in := indent + "    "
 	kv := func(k, v string) { fmt.Fprintf(&b, "%s%-9s %s\n", in, k, v) }
 	kv("verdict", fmt.Sprintf("from %s, origin %s (confidence %s), phase %s, cause %s",
@@ -26,6 +28,8 @@ func details(r *row, indent string) string {
 	kv("vantage", r.vantage)
 	kv("request", r.request)
 	kv("response", r.response)
+	kv("zeek", "conn_state "+r.connState+"  history "+r.history)
+	kv("filter", r.filter)
 	if r.event != "" {
 		kv("event", strings.TrimPrefix(r.event, "↳ event "))
 	}

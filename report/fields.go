@@ -1,9 +1,12 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"net/netip"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rstscope/rstscope/rstanalysis"
@@ -62,6 +65,15 @@ func rttText(d time.Duration) string {
 // earlier frame.
 func isFollower(v *rstanalysis.Verdict) bool { return v.Event != 0 && v.Event != v.Frame }
 
+// startsEvent reports whether v begins a reset event as the people formats
+// count them: the first RST of its connection's event, unless it answers a
+// segment that arrived after the connection had ended (late_segment). Such
+// a reply, and what follows it, is a consequence of an end, not a reset to
+// explain: it counts apart, as a late-segment reply.
+func startsEvent(v *rstanalysis.Verdict) bool {
+	return !isFollower(v) && v.Cause != rstanalysis.CauseLateSegment
+}
+
 // vantage is v.Vantage, "unknown" when the analysis left it empty.
 func vantage(v *rstanalysis.Verdict) string {
 	if v.Vantage == "" {
@@ -75,4 +87,116 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// wiresharkFilter is a Wireshark display filter that selects the
+// connection between client and server: "ip.addr==A && ip.addr==B &&
+// tcp.port==P && tcp.port==Q" (ipv6.addr for IPv6; one term when both
+// ends share an address or a port).
+func wiresharkFilter(client, server netip.AddrPort) string {
+	if !client.IsValid() || !server.IsValid() {
+		return ""
+	}
+	field := "ip.addr"
+	if client.Addr().Is6() {
+		field = "ipv6.addr"
+	}
+	parts := []string{field + "==" + client.Addr().String()}
+	if server.Addr() != client.Addr() {
+		parts = append(parts, field+"=="+server.Addr().String())
+	}
+	parts = append(parts, "tcp.port=="+strconv.Itoa(int(client.Port())))
+	if server.Port() != client.Port() {
+		parts = append(parts, "tcp.port=="+strconv.Itoa(int(server.Port())))
+	}
+	return strings.Join(parts, " && ")
+}
+
+// framesFilter adds to a connection's filter the frames from first to
+// last: the RSTs of an event and what lies between them.
+func framesFilter(conn string, first, last uint64) string {
+	if first == last {
+		return conn + " && frame.number==" + strconv.FormatUint(first, 10)
+	}
+	return fmt.Sprintf("%s && frame.number>=%d && frame.number<=%d", conn, first, last)
+}
+
+// ruleMeans is what each rule's finding shows, in a few words.
+var ruleMeans = func() map[rstanalysis.RuleID]string {
+	m := make(map[rstanalysis.RuleID]string, len(rstanalysis.Rules))
+	for _, r := range rstanalysis.Rules {
+		m[r.ID] = r.Means
+	}
+	return m
+}()
+
+// whyOf is a verdict's reason in a few words: a load balancer's stated
+// reset reason if the RST carries one, else what the two strongest
+// findings that point the verdict's way mean ("sent from nearer than the
+// sender; an injector's RST burst").
+func whyOf(v *rstanalysis.Verdict) string {
+	var parts []string
+	for i := range v.Findings {
+		f := &v.Findings[i]
+		if strings.HasPrefix(string(f.Rule), "vendor.") {
+			return f.Text
+		}
+	}
+	for i := range v.Findings {
+		f := &v.Findings[i]
+		agrees := f.Weight != 0
+		switch v.Origin {
+		case rstanalysis.OriginMiddlebox:
+			agrees = f.Weight > 0
+		case rstanalysis.OriginServer, rstanalysis.OriginClient:
+			agrees = f.Weight < 0
+		}
+		m := ruleMeans[f.Rule]
+		if (agrees || v.Origin == rstanalysis.OriginUnknown) && m != "" && !slices.Contains(parts, m) {
+			parts = append(parts, m)
+		}
+		if len(parts) == 2 {
+			break
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// zoneName names loc for a heading: "UTC", or its abbreviation at t
+// ("CET", "+0530").
+func zoneName(loc *time.Location, t time.Time) string {
+	if loc == nil || loc == time.UTC {
+		return "UTC"
+	}
+	return t.In(loc).Format("MST")
+}
+
+// inLoc is t in loc (UTC when loc is nil).
+func inLoc(t time.Time, loc *time.Location) time.Time {
+	if loc == nil {
+		return t.UTC()
+	}
+	return t.In(loc)
+}
+
+// dur renders a span for people: "412 ms", "21.6 s", "3m12s", "2h5m".
+func dur(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		f, prec := float64(d)/1e6, 0
+		switch {
+		case f < 1:
+			prec = 3
+		case f < 10:
+			prec = 2
+		case f < 100:
+			prec = 1
+		}
+		return strconv.FormatFloat(f, 'f', prec, 64) + " ms"
+	case d < time.Minute:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Minute).String()
 }

@@ -17,14 +17,18 @@ const (
 	FormatCSV
 	// FormatJSON is JSON Lines, one object per RST (docs/json.md).
 	FormatJSON
+	// FormatHTML is one self-contained HTML page: the report with its
+	// timeline and ladders drawn in SVG, no request at view time.
+	FormatHTML
 )
 
-var formatNames = [...]string{"table", "markdown", "csv", "json"}
+var formatNames = [...]string{"table", "markdown", "csv", "json", "html"}
 
 // Formats lists the canonical names ParseFormat accepts, in order.
 func Formats() []string { return formatNames[:] }
 
-// String returns the canonical name ("table", "markdown", "csv", "json").
+// String returns the canonical name ("table", "markdown", "csv", "json",
+// "html").
 func (f Format) String() string {
 	if f < 0 || int(f) >= len(formatNames) {
 		return fmt.Sprintf("Format(%d)", int(f))
@@ -54,6 +58,8 @@ func ParseFormat(name string) (Format, error) {
 		return FormatCSV, nil
 	case "json", "jsonl", "ndjson":
 		return FormatJSON, nil
+	case "html", "htm":
+		return FormatHTML, nil
 	}
 	return 0, &FormatError{Name: name}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -35,6 +36,9 @@ type jsonVerdict struct {
 	Event     uint64   `json:"event"`
 	Relation  string   `json:"relation"`
 	Vantage   string   `json:"vantage"`
+	ConnState string   `json:"conn_state"`
+	History   string   `json:"history"`
+	Filter    string   `json:"filter"`
 }
 
 // jsonFinding is one element of "findings".
@@ -55,18 +59,25 @@ type jsonSummary struct {
 	Evicted     uint64         `json:"evicted"`
 	RSTs        uint64         `json:"rsts"`
 	Verdicts    int            `json:"verdicts"`
+	Events      int            `json:"events"`
+	FollowUps   int            `json:"follow_ups"`
+	ResetConns  int            `json:"reset_connections"`
 	Dropped     uint64         `json:"dropped"`
 	ByOrigin    map[string]int `json:"by_origin"`
 	ByCause     map[string]int `json:"by_cause"`
 	Warnings    []string       `json:"warnings"`
 	ElapsedS    float64        `json:"elapsed_s"`
+	FirstTS     string         `json:"first_ts"`
+	LastTS      string         `json:"last_ts"`
+	Filter      string         `json:"filter"`
 }
 
 type jsonWriter struct {
 	out
-	enc  *json.Encoder
-	opts Options
-	tl   *tally
+	enc    *json.Encoder
+	opts   Options
+	tl     *tally
+	events int // verdicts that begin a reset event
 
 	// reused by every Write: Encode is done with them when it returns.
 	// ev and fs are never nil, so that no findings encode as [].
@@ -94,7 +105,10 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		return err
 	}
 	if j.tl != nil {
-		j.tl.add(v)
+		j.tl.add(v, cellKey{originOf(v), v.Cause}, false)
+		if startsEvent(v) {
+			j.events++
+		}
 	}
 	j.ev, j.fs = j.ev[:0], j.fs[:0]
 	for i := range v.Findings {
@@ -114,6 +128,7 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		Flags: v.Flags, TTL: v.TTL, Seq: v.Seq, Ack: v.Ack,
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
+		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)
@@ -137,20 +152,30 @@ func (j *jsonWriter) Close(s Summary) error {
 		js := jsonSummary{
 			Inputs: nonNil(s.Inputs), Frames: s.Frames, TCPPackets: s.TCPPackets,
 			Connections: s.Connections, MaxOpen: s.MaxOpen, Evicted: s.Evicted, RSTs: s.RSTs, Verdicts: j.tl.total,
+			Events: j.events, FollowUps: j.tl.total - j.events, ResetConns: len(j.tl.conns),
 			Dropped: s.Dropped, ByOrigin: map[string]int{}, ByCause: map[string]int{},
 			Warnings: nonNil(s.Warnings), ElapsedS: s.Elapsed.Seconds(),
+			FirstTS: optTimestamp(s.First), LastTS: optTimestamp(s.Last), Filter: s.Filter,
 		}
 		for o, n := range j.tl.byOrigin {
 			js.ByOrigin[rstanalysis.Origin(o).String()] = n
 		}
-		for k, c := range j.tl.cells {
-			js.ByCause[k.cause.String()] += c.rsts
+		for c, n := range j.tl.byCause {
+			js.ByCause[c.String()] = n
 		}
 		j.err = j.enc.Encode(struct {
 			Summary jsonSummary `json:"summary"`
 		}{js})
 	}
 	return j.flush()
+}
+
+// optTimestamp is timestamp(t), or "" for a zero t.
+func optTimestamp(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return timestamp(t)
 }
 
 func nonNil(s []string) []string {

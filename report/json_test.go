@@ -26,12 +26,14 @@ var verdictKeys = []struct{ key, typ string }{
 	{"cause", "string"}, {"evidence", "array"}, {"findings", "array"},
 	{"flags", "string"}, {"ttl", "number"}, {"seq", "number"}, {"ack", "number"}, {"rtt_ms", "number"},
 	{"midstream", "bool"}, {"request", "string"}, {"response", "string"}, {"event", "number"},
-	{"relation", "string"}, {"vantage", "string"},
+	{"relation", "string"}, {"vantage", "string"}, {"conn_state", "string"}, {"history", "string"},
+	{"filter", "string"},
 }
 
 // summaryKeys is every key of the summary line, in order.
 var summaryKeys = []string{"inputs", "frames", "tcp_packets", "connections", "max_open", "evicted", "rsts",
-	"verdicts", "dropped", "by_origin", "by_cause", "warnings", "elapsed_s"}
+	"verdicts", "events", "follow_ups", "reset_connections", "dropped", "by_origin", "by_cause", "warnings",
+	"elapsed_s", "first_ts", "last_ts", "filter"}
 
 // objectKeys returns the keys of the JSON object line in the order they
 // appear, and the object decoded.

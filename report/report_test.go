@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/internal/testenv"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -135,9 +136,34 @@ func fixture() []rstanalysis.Verdict {
 	}
 }
 
+// withLadders gives the fixture's refusal and injected burst the packets
+// around them, as rstanalysis records them.
+func withLadders(vs []rstanalysis.Verdict) []rstanalysis.Verdict {
+	seg := func(frame uint64, d time.Duration, from rstanalysis.Side, flags capture.Flags, seq, ack uint32, n int, ttl uint8, rst bool) rstanalysis.Segment {
+		return rstanalysis.Segment{Frame: frame, Time: at(d), From: from, Flags: flags, Seq: seq, Ack: ack, Len: n, TTL: ttl, RST: rst}
+	}
+	const c, s = rstanalysis.Client, rstanalysis.Server
+	const S, A, P, R = capture.SYN, capture.ACK, capture.PSH, capture.RST
+	ms := time.Millisecond
+	vs[0].Ladder = &rstanalysis.Ladder{Segments: []rstanalysis.Segment{
+		seg(1, -200*time.Microsecond, c, S, 2717134849, 0, 0, 64, false),
+		seg(3, 0, s, R|A, 0, 2717134850, 0, 64, true),
+	}}
+	vs[1].Ladder = &rstanalysis.Ladder{Segments: []rstanalysis.Segment{
+		seg(50, 1500*ms-185*ms, c, S, 1774001595, 0, 0, 64, false),
+		seg(52, 1500*ms-2*ms, s, S|A, 3098123000, 1774001596, 0, 44, false),
+		seg(53, 1500*ms-1*ms, c, A, 1774001596, 3098123001, 0, 64, false),
+		seg(54, 1500*ms-300*time.Microsecond, c, P|A, 1774001596, 3098123001, 517, 64, false),
+		seg(57, 1500*ms, s, R, 3098123001, 0, 0, 52, true),
+		seg(58, 1500*ms+90*time.Microsecond, s, R|A, 3098123001, 1774002113, 0, 52, false),
+		seg(61, 1541*ms, s, P|A, 3098123001, 1774002113, 1400, 44, false),
+	}}
+	return vs
+}
+
 var fixtureSummary = Summary{
 	Inputs: []string{"incident-4411.pcapng"}, Frames: 1630, TCPPackets: 1544, Connections: 212, MaxOpen: 57,
-	Evicted: 3, RSTs: 10, Elapsed: 412 * time.Millisecond,
+	Evicted: 3, RSTs: 10, Elapsed: 412 * time.Millisecond, First: at(-2 * time.Second), Last: at(62 * time.Second),
 	Warnings: []string{"incident-4411.pcapng: damaged after frame 1630: unexpected EOF"},
 }
 
@@ -186,13 +212,20 @@ func TestGolden(t *testing.T) {
 		vs   []rstanalysis.Verdict
 		s    Summary
 	}{
-		{"table", FormatTable, Options{}, fixture(), fixtureSummary},
+		{"table", FormatTable, Options{}, withLadders(fixture()), fixtureSummary},
+		{"table_80", FormatTable, Options{Width: 80}, withLadders(fixture()), fixtureSummary},
+		{"table_rsts", FormatTable, Options{RSTs: true, Width: 120}, fixture(), fixtureSummary},
+		{"table_tz", FormatTable, Options{Width: 120, Location: time.FixedZone("+0530", 5*3600+1800)}, fixture(), fixtureSummary},
 		{"table_verbose", FormatTable, Options{Verbose: true}, fixture(), fixtureSummary},
 		{"table_stream", FormatTable, Options{Stream: true}, fixture(), fixtureSummary},
+		{"table_filtered", FormatTable, Options{Filter: Filter{Origins: []rstanalysis.Origin{rstanalysis.OriginMiddlebox}}},
+			fixture(), fixtureSummary},
 		{"table_files", FormatTable, Options{TopServers: 2}, twoFiles(),
 			Summary{Inputs: []string{"a.pcap", "b.pcap"}, Frames: 90, TCPPackets: 88, Connections: 3, RSTs: 4, Elapsed: 20 * time.Millisecond}},
 		{"table_empty", FormatTable, Options{}, nil, Summary{Inputs: []string{"quiet.pcap"}, Frames: 10, TCPPackets: 8, Connections: 1}},
-		{"markdown", FormatMarkdown, Options{}, fixture(), fixtureSummary},
+		{"markdown", FormatMarkdown, Options{}, withLadders(fixture()), fixtureSummary},
+		{"markdown_rsts", FormatMarkdown, Options{RSTs: true, Ladders: []uint64{58}}, withLadders(fixture()), fixtureSummary},
+		{"html", FormatHTML, Options{Verbose: true}, withLadders(fixture()), fixtureSummary},
 		{"markdown_stream", FormatMarkdown, Options{Stream: true}, twoFiles(), Summary{Inputs: []string{"a.pcap", "b.pcap"}, RSTs: 4}},
 		{"csv", FormatCSV, Options{}, fixture(), fixtureSummary},
 		{"csv_empty", FormatCSV, Options{}, nil, Summary{}},
@@ -272,12 +305,13 @@ func TestStreamWritesAtOnce(t *testing.T) {
 		wantEarly bool
 		contains  string
 	}{
-		{"table stream", FormatTable, true, true, "10.0.0.5:51000 → 10.0.0.9:8080"},
+		{"table stream", FormatTable, true, true, "10.0.0.9:8080"},
 		{"markdown stream", FormatMarkdown, true, true, "| 3 |"},
 		{"csv stream", FormatCSV, true, true, "10.0.0.9:8080"},
 		{"json stream", FormatJSON, true, true, `"frame":3`},
 		{"table buffered", FormatTable, false, false, ""},
 		{"markdown buffered", FormatMarkdown, false, false, ""},
+		{"html, a document, buffered even in stream mode", FormatHTML, true, false, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -355,12 +389,13 @@ func TestWriterErrors(t *testing.T) {
 // the verdict it is given: the pipeline may reuse its Verdict, findings and
 // all, for the next RST.
 func TestWriteKeepsNoAlias(t *testing.T) {
-	for _, f := range []Format{FormatTable, FormatMarkdown} {
+	for _, f := range []Format{FormatTable, FormatMarkdown, FormatHTML} {
 		t.Run(f.String(), func(t *testing.T) {
 			var want, got bytes.Buffer
-			vs := fixture()
-			ww := NewWriter(f, &want, Options{Verbose: true})
-			gw := NewWriter(f, &got, Options{Verbose: true})
+			vs := withLadders(fixture())
+			opts := Options{Verbose: true, Ladders: []uint64{58}}
+			ww := NewWriter(f, &want, opts)
+			gw := NewWriter(f, &got, opts)
 			var reused rstanalysis.Verdict
 			for i := range vs {
 				if err := ww.Write(&vs[i]); err != nil {
@@ -368,12 +403,22 @@ func TestWriteKeepsNoAlias(t *testing.T) {
 				}
 				reused = vs[i]
 				reused.Findings = append(reused.Findings[:0:0], vs[i].Findings...)
+				if vs[i].Ladder != nil {
+					l := *vs[i].Ladder
+					l.Segments = append(l.Segments[:0:0], l.Segments...)
+					reused.Ladder = &l
+				}
 				if err := gw.Write(&reused); err != nil {
 					t.Fatal(err)
 				}
 				reused.Frame, reused.Origin, reused.Request = 999999, rstanalysis.OriginClient, "overwritten"
 				for j := range reused.Findings {
 					reused.Findings[j] = rstanalysis.Finding{Rule: "x.overwritten", Text: "overwritten"}
+				}
+				if reused.Ladder != nil {
+					for j := range reused.Ladder.Segments {
+						reused.Ladder.Segments[j] = rstanalysis.Segment{Frame: 999999}
+					}
 				}
 			}
 			_, _ = ww.Close(fixtureSummary), gw.Close(fixtureSummary)

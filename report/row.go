@@ -17,10 +17,9 @@ type row struct {
 	file     string // the input as given, to group rows by file
 	fileText string // file, cleaned
 
-	frame string // decimal
-	ts    string // RFC 3339 UTC with nine fraction digits
-	clock string // "15:04:05.000000", UTC
-	day   string // "2006-01-02", UTC
+	frame string    // decimal
+	ts    string    // RFC 3339 UTC with nine fraction digits
+	t     time.Time // the RST's time, UTC; the formats show it in Options.Location
 
 	client, server string // ip:port, IPv6 in brackets
 	from, origin   string
@@ -34,6 +33,9 @@ type row struct {
 	seq, ack                 uint32
 	rtt                      string // "21.046ms", "" when unknown
 	vantage                  string // cleaned, "unknown" when empty
+	connState, history       string // Zeek's, "-" when unknown
+	filter                   string // a Wireshark display filter for the connection
+	why                      string // the short reason (whyOf)
 
 	// evidence is what the table's evidence column lists: the event line
 	// for a later RST of an event, the findings' texts (strongest first),
@@ -50,13 +52,14 @@ func newRow(v *rstanalysis.Verdict) row {
 	t := v.Time.UTC()
 	r := row{
 		file: v.File, fileText: clean(v.File),
-		frame: strconv.FormatUint(v.Frame, 10), ts: t.Format(tsLayout),
-		clock: t.Format("15:04:05.000000"), day: t.Format(time.DateOnly),
+		frame: strconv.FormatUint(v.Frame, 10), ts: t.Format(tsLayout), t: t,
 		client: endpoint(v.Client), server: endpoint(v.Server),
 		from: v.From.String(), origin: v.Origin.String(), conf: confText(v.Confidence),
 		phase: v.Phase.String(), phaseNote: v.Phase.String(), cause: v.Cause.String(),
 		flags: orDash(clean(v.Flags)), request: orDash(clean(v.Request)), response: orDash(clean(v.Response)),
 		ttl: v.TTL, seq: v.Seq, ack: v.Ack, rtt: rttText(v.RTT), vantage: clean(vantage(v)),
+		connState: orDash(v.ConnState), history: orDash(v.History), filter: wiresharkFilter(v.Client, v.Server),
+		why: clean(whyOf(v)),
 	}
 	if v.Midstream && v.Phase != rstanalysis.PhaseMidstream {
 		r.note = midstreamNote

@@ -19,23 +19,26 @@ type connKey struct {
 }
 
 // connSet counts distinct connections by a 64-bit seeded hash of their
-// connKey: 8 bytes an entry, where the keys themselves take 80 and a capture
-// with a hundred thousand reset connections holds four sets of them. Two
+// connKey: 8 bytes an entry, where the keys themselves take 80. Two
 // connections collide with probability about n²/2⁶⁵ (3·10⁻⁸ for n = 10⁶),
 // which would count them as one.
 type connSet map[uint64]struct{}
 
-// tally accumulates the summary counts from verdicts as they are written;
-// its memory grows with distinct connections (8 bytes each per set) and
-// servers, not with RSTs.
+// tally accumulates the summary counts from verdicts as they are written:
+// RSTs by origin and cause (each RST by its own verdict), reset connections,
+// and per origin and cause of their events, per server and per vantage
+// point. Its memory grows with distinct connections (8 bytes each per set)
+// and servers, not with RSTs.
 type tally struct {
-	seed     maphash.Seed
-	total    int
-	byOrigin [4]int // indexed by rstanalysis.Origin
-	conns    connSet
-	cells    map[cellKey]*cellTally
-	servers  map[netip.AddrPort]*serverTally
-	vantage  map[string]connSet
+	seed       maphash.Seed
+	total      int
+	byOrigin   [4]int // RSTs, indexed by rstanalysis.Origin
+	byCause    map[rstanalysis.Cause]int
+	conns      connSet                // connections with a RST
+	eventConns connSet                // connections with a reset event
+	cells      map[cellKey]*cellTally // by the origin and cause of each event's first RST
+	servers    map[netip.AddrPort]*serverTally
+	vantage    map[string]connSet
 }
 
 type cellKey struct {
@@ -43,48 +46,45 @@ type cellKey struct {
 	cause  rstanalysis.Cause
 }
 
+// cellTally counts the events of one origin and cause.
 type cellTally struct {
-	rsts    int
+	events  int
+	rsts    int // the events' RSTs, follow-ups included
 	conns   connSet
 	servers map[netip.AddrPort]struct{}
 }
 
+// serverTally counts what one server endpoint saw.
 type serverTally struct {
 	rsts     int
+	events   int
 	conns    connSet
-	byOrigin [4]int
-	byCause  map[rstanalysis.Cause]int
+	byOrigin [4]int                    // events, by the origin of their first RST
+	byCause  map[rstanalysis.Cause]int // events, by the cause of their first RST
 }
 
 func newTally() *tally {
 	return &tally{
-		seed:    maphash.MakeSeed(),
-		conns:   make(connSet),
-		cells:   make(map[cellKey]*cellTally),
-		servers: make(map[netip.AddrPort]*serverTally),
-		vantage: make(map[string]connSet),
+		seed:       maphash.MakeSeed(),
+		byCause:    make(map[rstanalysis.Cause]int),
+		conns:      make(connSet),
+		eventConns: make(connSet),
+		cells:      make(map[cellKey]*cellTally),
+		servers:    make(map[netip.AddrPort]*serverTally),
+		vantage:    make(map[string]connSet),
 	}
 }
 
-func (t *tally) add(v *rstanalysis.Verdict) {
-	o := v.Origin
-	if int(o) >= len(t.byOrigin) {
-		o = rstanalysis.OriginUnknown
-	}
+// add counts v; ev is the origin and cause of v's event (v's own for the
+// first RST of an event and for a late-segment reply), and first says
+// whether v begins an event.
+func (t *tally) add(v *rstanalysis.Verdict, ev cellKey, first bool) {
+	o := originOf(v)
 	ck := maphash.Comparable(t.seed, connKey{v.File, v.Client, v.Server})
 	t.total++
 	t.byOrigin[o]++
+	t.byCause[v.Cause]++
 	t.conns[ck] = struct{}{}
-
-	k := cellKey{o, v.Cause}
-	c := t.cells[k]
-	if c == nil {
-		c = &cellTally{conns: make(connSet), servers: make(map[netip.AddrPort]struct{})}
-		t.cells[k] = c
-	}
-	c.rsts++
-	c.conns[ck] = struct{}{}
-	c.servers[v.Server] = struct{}{}
 
 	s := t.servers[v.Server]
 	if s == nil {
@@ -92,10 +92,24 @@ func (t *tally) add(v *rstanalysis.Verdict) {
 		t.servers[v.Server] = s
 	}
 	s.rsts++
-	s.conns[ck] = struct{}{}
-	s.byOrigin[o]++
-	s.byCause[v.Cause]++
-
+	c := t.cells[ev]
+	if c == nil && first {
+		c = &cellTally{conns: make(connSet), servers: make(map[netip.AddrPort]struct{})}
+		t.cells[ev] = c
+	}
+	if c != nil {
+		c.rsts++
+	}
+	if first {
+		t.eventConns[ck] = struct{}{}
+		c.events++
+		c.conns[ck] = struct{}{}
+		c.servers[v.Server] = struct{}{}
+		s.events++
+		s.conns[ck] = struct{}{}
+		s.byOrigin[ev.origin]++
+		s.byCause[ev.cause]++
+	}
 	vp := clean(vantage(v))
 	if t.vantage[vp] == nil {
 		t.vantage[vp] = make(connSet)
@@ -110,40 +124,54 @@ var originOrder = [...]rstanalysis.Origin{rstanalysis.OriginServer, rstanalysis.
 
 // causeRow is one row of the origin × cause summary.
 type causeRow struct {
-	origin  rstanalysis.Origin
-	cause   rstanalysis.Cause
-	rsts    int
-	share   float64 // of all RSTs, in [0, 1]
-	conns   int
-	servers int
+	origin      rstanalysis.Origin
+	cause       rstanalysis.Cause
+	events      int
+	rsts        int
+	conns       int
+	servers     int
+	first, last int64 // Unix nanoseconds of the first and the latest event
 }
 
 // causeRows returns the origin × cause rows: origins in originOrder, causes
-// by RSTs descending, then by name.
-func (t *tally) causeRows() []causeRow {
+// by events descending, then by name; first and last come from the book.
+func (t *tally) causeRows(b *book) []causeRow {
 	rows := make([]causeRow, 0, len(t.cells))
 	for k, c := range t.cells {
-		rows = append(rows, causeRow{origin: k.origin, cause: k.cause, rsts: c.rsts,
-			share: float64(c.rsts) / float64(t.total), conns: len(c.conns), servers: len(c.servers)})
+		rows = append(rows, causeRow{origin: k.origin, cause: k.cause, events: c.events, rsts: c.rsts,
+			conns: len(c.conns), servers: len(c.servers)})
 	}
 	rank := func(o rstanalysis.Origin) int { return slices.Index(originOrder[:], o) }
 	slices.SortFunc(rows, func(a, b causeRow) int {
-		return cmp.Or(cmp.Compare(rank(a.origin), rank(b.origin)), cmp.Compare(b.rsts, a.rsts),
+		return cmp.Or(cmp.Compare(rank(a.origin), rank(b.origin)), cmp.Compare(b.events, a.events),
 			strings.Compare(a.cause.String(), b.cause.String()))
 	})
+	for i := range rows {
+		r := &rows[i]
+		for _, e := range b.recs {
+			if e.origin == r.origin && e.cause == r.cause {
+				if r.first == 0 || e.first < r.first {
+					r.first = e.first
+				}
+				r.last = max(r.last, e.first)
+			}
+		}
+	}
 	return rows
 }
 
 // serverRow is one row of the by-server summary.
 type serverRow struct {
 	server  netip.AddrPort
+	events  int
 	rsts    int
 	conns   int
 	origins string // "middlebox 3, server 1"
 	causes  string // the top three causes, "injected 3, refused 1"
 }
 
-// serverRows returns the by-server rows by RSTs descending, then address.
+// serverRows returns the by-server rows by events, then RSTs descending,
+// then address; origins and causes count events.
 func (t *tally) serverRows() []serverRow {
 	rows := make([]serverRow, 0, len(t.servers))
 	for ap, s := range t.servers {
@@ -157,17 +185,17 @@ func (t *tally) serverRows() []serverRow {
 		for c, n := range s.byCause {
 			causes = append(causes, countOf{c.String(), n})
 		}
-		rows = append(rows, serverRow{server: ap, rsts: s.rsts, conns: len(s.conns),
+		rows = append(rows, serverRow{server: ap, events: s.events, rsts: s.rsts, conns: len(s.conns),
 			origins: joinCounts(origins, len(origins)), causes: joinCounts(causes, 3)})
 	}
 	slices.SortFunc(rows, func(a, b serverRow) int {
-		return cmp.Or(cmp.Compare(b.rsts, a.rsts), a.server.Compare(b.server))
+		return cmp.Or(cmp.Compare(b.events, a.events), cmp.Compare(b.rsts, a.rsts), a.server.Compare(b.server))
 	})
 	return rows
 }
 
-// vantageNote says where the captures were taken, by connection count:
-// "client host (5 connections), between client and server (1 connection)".
+// vantageNote says where the captures were taken, by reset connection:
+// "client host (5 reset connections), between client and server (1)".
 func (t *tally) vantageNote() string {
 	var vs []countOf
 	for name, conns := range t.vantage {
@@ -176,7 +204,11 @@ func (t *tally) vantageNote() string {
 	sortCounts(vs)
 	parts := make([]string, len(vs))
 	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%s (%s)", v.name, plural(v.n, "connection"))
+		if i == 0 {
+			parts[i] = fmt.Sprintf("%s (%s)", v.name, plural(v.n, "reset connection"))
+		} else {
+			parts[i] = fmt.Sprintf("%s (%d)", v.name, v.n)
+		}
 	}
 	return strings.Join(parts, ", ")
 }
@@ -212,7 +244,26 @@ func joinCounts(cs []countOf, limit int) string {
 
 func plural(n int, noun string) string {
 	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d %ss", n, noun)
+	return group(uint64(n)) + " " + noun + "s"
+}
+
+// group renders n with thousands separators: 1234567 → "1,234,567".
+func group(n uint64) string {
+	s := fmt.Sprint(n)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead == 0 {
+		lead = 3
+	}
+	b.WriteString(s[:lead])
+	for i := lead; i < len(s); i += 3 {
+		b.WriteByte(',')
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
 }

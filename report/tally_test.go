@@ -2,7 +2,7 @@ package report
 
 import (
 	"fmt"
-	"math"
+	"io"
 	"testing"
 
 	"github.com/rstscope/rstscope/rstanalysis"
@@ -10,10 +10,13 @@ import (
 
 func TestTally(t *testing.T) {
 	vs := fixture()
-	tl := newTally()
+	w := newTextWriter(io.Discard, Options{})
 	for i := range vs {
-		tl.add(&vs[i])
+		if err := w.Write(&vs[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
+	tl, bk := w.tally, w.book
 	if tl.total != len(vs) {
 		t.Fatalf("total = %d, want %d", tl.total, len(vs))
 	}
@@ -24,38 +27,44 @@ func TestTally(t *testing.T) {
 	if sum != len(vs) {
 		t.Errorf("origins add up to %d, want %d", sum, len(vs))
 	}
-	rowSum, share := 0, 0.0
-	for _, r := range tl.causeRows() {
-		rowSum += r.rsts
-		share += r.share
+	events, rsts := 0, 0
+	for _, r := range tl.causeRows(bk) {
+		events += r.events
+		rsts += r.rsts
 	}
-	if rowSum != len(vs) || math.Abs(share-1) > 1e-9 {
-		t.Errorf("origin × cause rows add up to %d RSTs and share %v, want %d and 1", rowSum, share, len(vs))
+	if n, _, _ := bk.events(); events != n || rsts != len(vs) {
+		t.Errorf("origin × cause rows add up to %d events and %d RSTs, want %d and %d", events, rsts, n, len(vs))
 	}
-	srvSum := 0
+	srvEvents, srvRSTs := 0, 0
 	for _, r := range tl.serverRows() {
-		srvSum += r.rsts
+		srvEvents += r.events
+		srvRSTs += r.rsts
 	}
-	if srvSum != len(vs) {
-		t.Errorf("server rows add up to %d, want %d", srvSum, len(vs))
+	if srvEvents != 7 || srvRSTs != len(vs) {
+		t.Errorf("server rows add up to %d events and %d RSTs, want 7 and %d", srvEvents, srvRSTs, len(vs))
 	}
-
+	ev, follow, _ := bk.events()
+	first := tl.causeRows(bk)[0]
 	// Counted by hand from the fixture.
 	cases := []struct {
 		name string
 		got  any
 		want any
 	}{
+		{"events", ev, 7},
+		{"follow-ups", follow, 3},
 		{"connections", len(tl.conns), 7},
 		{"servers", len(tl.servers), 5},
 		{"middlebox RSTs", tl.byOrigin[rstanalysis.OriginMiddlebox], 5},
 		{"server RSTs", tl.byOrigin[rstanalysis.OriginServer], 3},
-		{"first cause row", fmt.Sprint(tl.causeRows()[0]), fmt.Sprint(causeRow{rstanalysis.OriginServer, rstanalysis.CauseKeepaliveReuse, 1, 0.1, 1, 1})},
-		{"top server", endpoint(tl.serverRows()[0].server), "93.184.216.34:443"},
-		{"top server connections", tl.serverRows()[0].conns, 1},
-		{"IPv6 server", serverSummary(tl, "[2001:db8:2::443]:443"), "2 RSTs; server 2; keepalive_reuse 1, server_abort 1"},
-		{"IPv4 server", serverSummary(tl, "10.0.0.9:8080"), "2 RSTs; client 1, server 1; client_abort 1, refused 1"},
-		{"vantage", tl.vantageNote(), "client host (5 connections), between client and server (1 connection), unknown (1 connection)"},
+		{"first cause row", fmt.Sprint(first.origin, first.cause, first.events, first.rsts, first.conns, first.servers),
+			"server keepalive_reuse 1 1 1 1"},
+		{"injected row", causeRowOf(tl, bk, rstanalysis.CauseInjected), "1 event, 4 RSTs"},
+		{"top server", endpoint(tl.serverRows()[0].server), "10.0.0.9:8080"},
+		{"top server connections", tl.serverRows()[0].conns, 2},
+		{"IPv6 server", serverSummary(tl, "[2001:db8:2::443]:443"), "2 events; server 2; keepalive_reuse 1, server_abort 1"},
+		{"injected server", serverSummary(tl, "93.184.216.34:443"), "1 events; middlebox 1; injected 1"},
+		{"vantage", tl.vantageNote(), "client host (5 reset connections), between client and server (1), unknown (1)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,10 +75,19 @@ func TestTally(t *testing.T) {
 	}
 }
 
+func causeRowOf(tl *tally, bk *book, c rstanalysis.Cause) string {
+	for _, r := range tl.causeRows(bk) {
+		if r.cause == c {
+			return fmt.Sprintf("%s, %s", plural(r.events, "event"), plural(r.rsts, "RST"))
+		}
+	}
+	return "no row"
+}
+
 func serverSummary(tl *tally, server string) string {
 	for _, r := range tl.serverRows() {
 		if endpoint(r.server) == server {
-			return fmt.Sprintf("%d RSTs; %s; %s", r.rsts, r.origins, r.causes)
+			return fmt.Sprintf("%d events; %s; %s", r.events, r.origins, r.causes)
 		}
 	}
 	return "no row for " + server

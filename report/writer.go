@@ -30,36 +30,51 @@ type Writer interface {
 // Options tune a Writer. The zero value suits a capture file read to the end.
 type Options struct {
 	// Stream prints each verdict as soon as Write receives it and flushes
-	// the output, for live capture: the table format then prints one aligned
-	// line per RST instead of a buffered table, and JSON/CSV flush every line
-	// so `| jq` works live. The summary tables still come at Close.
+	// the output, for live capture: the table format then prints one line
+	// per RST instead of a buffered table, and JSON/CSV flush every line
+	// so `| jq` works live. The summaries still come at Close. HTML is a
+	// document and is written at Close whatever Stream says.
 	Stream bool
-	// Verbose adds a details section to the table and markdown formats:
-	// every evidence line and the RST's TTL, seq, ack, RTT and vantage.
+	// Verbose adds a details section to the table, markdown and HTML
+	// formats: every evidence line of each listed event's first RST, and its
+	// TTL, seq, ack, RTT and vantage.
 	Verbose bool
-	// Width is the terminal width, in columns, the table format fits its
-	// rows into by shortening evidence; 0 means 160.
+	// Width is the terminal width, in columns, the table format fits every
+	// line into; 0 means 160.
 	Width int
 	// TopServers caps the rows of the by-server summary; 0 means 20 and a
 	// negative value means no cap.
 	TopServers int
-	// MaxRows caps the RSTs the table and markdown formats list in their
-	// RST table (and details), the first in capture order, so that their
-	// memory and output stay bounded on a capture with a hundred thousand
-	// resets; the summaries still count every RST, and a line says how many
-	// were left out. 0 means 1000 and a negative value means no cap. Stream
-	// mode prints every RST as it comes and holds none.
+	// MaxRows caps the rows the table, markdown and HTML formats list:
+	// reset events chosen to represent the run (per origin and cause the
+	// first and the latest, then events spread in time), or with RSTs the
+	// first RSTs in capture order. The summaries still count everything, and
+	// a line says how many were left out. 0 means 50 and a negative value
+	// means no cap (every event is then kept until Close). Stream mode
+	// prints every RST as it comes.
 	MaxRows int
 	// Summary asks the JSON format for a final line {"summary":{...}} at
-	// Close. The table and markdown formats always print their summary; CSV
-	// never does, to stay one rectangular table.
+	// Close. The table, markdown and HTML formats always print their
+	// summary; CSV never does, to stay one rectangular table.
 	Summary bool
+	// RSTs lists one row per RST in the table, markdown and HTML formats
+	// instead of one per reset event.
+	RSTs bool
+	// Filter limits what every format reports to the events it matches;
+	// the summaries say so.
+	Filter Filter
+	// Location is the time zone of the times the table, markdown and HTML
+	// formats show; nil means UTC. CSV and JSON always use UTC.
+	Location *time.Location
+	// Ladders are frames of RSTs whose ladder (sequence diagram) the
+	// table, markdown and HTML formats add to the one per cause.
+	Ladders []uint64
 }
 
 const (
 	defaultWidth      = 160
 	defaultTopServers = 20
-	defaultMaxRows    = 1000
+	defaultMaxRows    = 50
 )
 
 // maxRows is Options.MaxRows with its default; -1 for no cap.
@@ -88,6 +103,13 @@ func (o Options) topServers() int {
 		return math.MaxInt
 	}
 	return o.TopServers
+}
+
+func (o Options) loc() *time.Location {
+	if o.Location == nil {
+		return time.UTC
+	}
+	return o.Location
 }
 
 // Summary is what the run saw besides the verdicts, for the bottom of a
@@ -120,23 +142,37 @@ type Summary struct {
 	Warnings []string
 	// Elapsed is the wall-clock time the run took.
 	Elapsed time.Duration
+	// First and Last are the timestamps of the first and the last packet
+	// read (the capture's span); zero when unknown.
+	First, Last time.Time
+	// Filter says what Options.Filter left out; set by the Writer, ""
+	// when nothing was filtered.
+	Filter string
 }
 
 // NewWriter returns a Writer that renders verdicts in format f to w.
 // For an unknown f every call of the returned Writer fails with a
 // *FormatError.
 func NewWriter(f Format, w io.Writer, opts Options) Writer {
+	var wr Writer
 	switch f {
 	case FormatTable:
-		return newTextWriter(w, opts)
+		wr = newTextWriter(w, opts)
 	case FormatMarkdown:
-		return newMarkdownWriter(w, opts)
+		wr = newMarkdownWriter(w, opts)
+	case FormatHTML:
+		wr = newHTMLWriter(w, opts)
 	case FormatCSV:
-		return newCSVWriter(w, opts)
+		wr = newCSVWriter(w, opts)
 	case FormatJSON:
-		return newJSONWriter(w, opts)
+		wr = newJSONWriter(w, opts)
+	default:
+		return errWriter{&FormatError{Name: f.String()}}
 	}
-	return errWriter{&FormatError{Name: f.String()}}
+	if !opts.Filter.IsZero() {
+		return newFilterWriter(wr, opts.Filter)
+	}
+	return wr
 }
 
 type errWriter struct{ err error }

@@ -44,6 +44,9 @@ func (pd *pending) decide() {
 	default:
 		v.Origin, v.Confidence = OriginUnknown, 0
 	}
+	if v.Origin == OriginUnknown && pd.byVendor() {
+		return
+	}
 	// The one place confidence is rounded: to two decimals.
 	v.Confidence = float64(int(v.Confidence*100+0.5)) / 100
 	v.Cause = pd.cause()

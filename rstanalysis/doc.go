@@ -36,9 +36,11 @@
 //
 // verdict.go holds the verdict's types, rules.go the rule ids and weights,
 // rules_*.go one function per rule by concern (packet shape, TTL, IP ID,
-// sequence numbers, timing, what followed), phase.go the phase and the
-// reset event, decide.go origin, confidence and cause, vantage.go the
-// vantage point, pending.go a verdict in the making, analyzer.go the
+// sequence numbers, timing, what followed, vendors' reset reasons), phase.go
+// the phase and the reset event, decide.go origin, confidence and cause,
+// vantage.go the vantage point, ladder.go the segments around a RST that a
+// verdict carries for a sequence diagram, names.go the lists of origins,
+// causes and rules, pending.go a verdict in the making, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
 // workers, hosts.go the cross-connection host table, witness.go evidence
 // from outside the capture (Config.Witness: the capturing host's kernel,

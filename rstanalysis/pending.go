@@ -33,17 +33,18 @@ type pending struct {
 	lone     bool // no other packet of the connection before the RST
 	fs       findings
 
-	senderAfter after      // the claimed sender's first non-RST packet after the RST
-	peerAfter   after      // the receiver's first non-RST packet after the RST
-	followJump  int64      // seq jump of a later RST from the same side (0: none)
-	followFrame uint64     // that RST's frame
-	injectedish bool       // evidence that points at an injector rather than a firewall
-	answersIdle bool       // the RST answers the first packet after an idle gap
-	serverFINed bool       // the server had sent FIN before the client's last payload
-	handshakeAn bool       // the RST answers the handshake's final ACK
-	seqLive     bool       // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
-	noTTLRef    bool       // no packet of the sender to compare the TTL with (ttl.none)
-	synTrig     flows.Seen // the SYN a refusal answers, when no RTT to the server was known
+	senderAfter after         // the claimed sender's first non-RST packet after the RST
+	peerAfter   after         // the receiver's first non-RST packet after the RST
+	followJump  int64         // seq jump of a later RST from the same side (0: none)
+	followFrame uint64        // that RST's frame
+	injectedish bool          // evidence that points at an injector rather than a firewall
+	answersIdle bool          // the RST answers the first packet after an idle gap
+	serverFINed bool          // the server had sent FIN before the client's last payload
+	handshakeAn bool          // the RST answers the handshake's final ACK
+	seqLive     bool          // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
+	noTTLRef    bool          // no packet of the sender to compare the TTL with (ttl.none)
+	synTrig     flows.Seen    // the SYN a refusal answers, when no RTT to the server was known
+	vendor      *vendorReason // a load balancer's reset reason (rules_vendor.go), nil: none
 	hosts       HostSnapshot
 	witness     Witness // Config.Witness
 }
@@ -76,6 +77,7 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 	pd.lone = sender.Packets == uint64(sender.RSTs) && peer.Packets == 0
 	v.Phase = phaseOf(c, d, p, pd.idleGap)
 	pd.relate(c, d, p)
+	v.Ladder = newLadder(c, d, p)
 	for _, rule := range rstRules {
 		rule(pd, c, p)
 	}
@@ -94,6 +96,7 @@ func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 	if c != nil {
 		pd.v.Vantage = pd.vantageOf(c)
 		pd.handshakeAn = pd.handshakeAnswer(c)
+		pd.v.ConnState, pd.v.History = c.ConnState(), c.Hist.String()
 	}
 	for _, rule := range endRules {
 		rule(pd, c)

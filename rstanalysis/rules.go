@@ -54,6 +54,9 @@ const (
 	RuleKernelNoEvent        RuleID = "kernel.no_event"             // a local RST the TCP stack did not send
 	RuleKernelSocketReset    RuleID = "kernel.socket_reset"         // the RST reset a local socket
 	RuleKernelSocketKept     RuleID = "kernel.socket_untouched"     // the RST reset no local socket
+	RuleVendorF5             RuleID = "vendor.bigip_cause"          // F5 BIG-IP's reset cause in the payload
+	RuleVendorCitrix         RuleID = "vendor.citrix_code"          // a Citrix ADC reset code in the window
+	RuleDiagnostic           RuleID = "payload.diagnostic"          // an RST diagnostic payload (0x33AA)
 )
 
 // Rule describes one RuleID.
@@ -120,6 +123,9 @@ var Rules = [...]Rule{
 	{ID: RuleKernelNoEvent, Means: "made on the host outside its TCP stack: a firewall or a raw socket", Source: "Linux nf_send_reset (no tcp:tcp_send_reset)"},
 	{ID: RuleKernelSocketReset, Means: "the RST reset a socket of this host", Source: "Linux tcp_reset (tcp:tcp_receive_reset)"},
 	{ID: RuleKernelSocketKept, Means: "the RST reset no socket of this host", Source: "Linux tcp_validate_incoming, RFC 5961 §3.2 (no tcp:tcp_receive_reset)"},
+	{ID: RuleVendorF5, Means: "a load balancer (F5 BIG-IP) made it", Source: "F5 K13223 (tm.rstcause.pkt)"},
+	{ID: RuleVendorCitrix, Means: "a load balancer (Citrix ADC) made it", Source: "Citrix CTX695832, CTX492010"},
+	{ID: RuleDiagnostic, Means: "the sender's stated reason", Source: "draft-ietf-tcpm-rst-diagnostic-payload; RFC 9293 §3.5.3"},
 }
 
 // softRules are the ids of Rules whose Soft is set.

@@ -141,6 +141,14 @@ type Verdict struct {
 	// ("client host", "server host", "between client and server", "unknown"),
 	// inferred from the endpoints' hop counts.
 	Vantage string
+	// ConnState and History are the connection's Zeek conn_state ("RSTR")
+	// and history ("ShADadr") when the verdict was decided, the RST and
+	// what followed it included (flows.History); "" when the connection
+	// had gone.
+	ConnState, History string
+	// Ladder is the connection's segments around the RST, for a sequence
+	// diagram; nil only in a Verdict made by hand.
+	Ladder *Ladder
 }
 
 // RuleID is the stable name of one piece of evidence, "ttl.mismatch" or

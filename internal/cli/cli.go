@@ -116,7 +116,7 @@ end), 2 for bad usage (an unknown command or flag, a bad value, a bad filter),
 	root.Flags().Bool("version", false, "print the version, VCS revision and build time, and exit")
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newReadCmd(), newLiveCmd(), newVersionCmd())
+	root.AddCommand(newReadCmd(), newLiveCmd(), newLadderCmd(), newVersionCmd())
 	root.CompletionOptions.DisableDefaultCmd = true
 	return root
 }
@@ -166,23 +166,25 @@ type analysisFlags struct {
 	idleTimeout time.Duration
 	maxConns    int
 	filter      string
-	rows        int           // read only: --rows (0 = every RST)
+	rows        int           // read only: --rows (0 = every event)
 	hindsight   time.Duration // read only: --hindsight
 	keepDups    bool
+	view        viewFlags
 }
 
 func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.format, "format", "o", "table", "output format: table, markdown, csv or json (JSON Lines)")
+	fl.StringVarP(&f.format, "format", "o", "table", "output format: table, markdown, html, csv or json (JSON Lines)")
 	fl.StringVarP(&f.filter, "filter", "f", "", "BPF filter, tcpdump syntax (e.g. 'tcp port 443'); it may also follow the other arguments")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table and markdown: list every evidence line of every RST")
-	fl.IntVar(&f.width, "width", 0, "table: fit rows into this many columns (default: the terminal's, else 160)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "table, markdown, html: list every evidence line of every listed event")
+	fl.IntVar(&f.width, "width", 0, "table: fit every line into this many columns (default: the terminal's, else 160)")
 	fl.BoolVar(&f.jsonSummary, "json-summary", false, "json: end with a {\"summary\":{...}} line")
 	fl.DurationVar(&f.grace, "grace", 2*time.Second, "capture time a verdict waits for packets that follow its RST (more than 0)")
 	fl.DurationVar(&f.idleGap, "idle-gap", time.Second, "shortest silence after which a connection counts as idle (and at least 20 handshake RTTs)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 10*time.Minute, "forget a connection after this much capture time without packets")
 	fl.BoolVar(&f.keepDups, "keep-duplicates", false, "analyse every copy of a packet recorded on two interfaces within 1 ms (as -i any records a forwarded packet); by default the copies are skipped and counted")
 	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once (least recently active evicted first)")
+	f.view.register(fl)
 }
 
 // check returns a usage error naming the first flag whose value is out of
@@ -206,11 +208,11 @@ func (f *analysisFlags) check() error {
 	case f.maxConns <= 0:
 		return usagef("--max-conns must be positive (got %d)", f.maxConns)
 	case f.rows < 0:
-		return usagef("--rows must be 0 (every RST) or more (got %d)", f.rows)
+		return usagef("--rows must be 0 (every event) or more (got %d)", f.rows)
 	case f.width < 0:
 		return usagef("--width must not be negative (got %d)", f.width)
 	}
-	return nil
+	return f.view.check()
 }
 
 func (f *analysisFlags) config() rstanalysis.Config {
@@ -229,7 +231,8 @@ func (f *analysisFlags) writer(w io.Writer, stream bool) report.Writer {
 		maxRows = -1 // report's "no cap"
 	}
 	return report.NewWriter(format, w, report.Options{Stream: stream, Verbose: f.verbose,
-		Width: f.width, Summary: f.jsonSummary, MaxRows: maxRows})
+		Width: f.width, Summary: f.jsonSummary, MaxRows: maxRows, RSTs: f.view.rsts,
+		Filter: f.view.filter, Location: f.view.loc, Ladders: f.view.ladders})
 }
 
 func isTerminal(w io.Writer) bool {

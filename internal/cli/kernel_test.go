@@ -349,7 +349,7 @@ func BenchmarkLiveKernel(b *testing.B) {
 // captures and reads the kernel's reasons.
 func TestLiveKernelUnitCapabilities(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "setpriv", "mount", "sh")
-	unit, err := os.ReadFile(filepath.Join("..", "..", "deploy", "systemd", "rstscope.service"))
+	unit, err := os.ReadFile(filepath.Join("..", "deploy", "systemd", "rstscope.service"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -195,8 +195,9 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 
 	in := pipeline.Input{Name: "interface " + lf.iface, ErrorsNamed: true,
 		Open: func(context.Context) (pipeline.Source, error) { return src, nil }}
-	err = pipeline.Run(cmd.Context(), []pipeline.Input{in}, pipeline.NewAnalysis(cfg, 0),
-		af.writer(cmd.OutOrStdout(), true), opts)
+	var sp span
+	err = pipeline.Run(cmd.Context(), []pipeline.Input{in}, sp.analysis(pipeline.NewAnalysis(cfg, 0)),
+		sp.sink(af.writer(cmd.OutOrStdout(), true)), opts)
 	if kf != nil {
 		ks := kf.Stats()
 		fmt.Fprintf(stderr, "rstscope: saved %d frames of %d reset connections to %s\n", ks.Frames, ks.Reset, lf.write)

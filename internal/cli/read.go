@@ -67,8 +67,9 @@ results so far are printed).`,
 	fl := cmd.Flags()
 	fl.DurationVar(&af.hindsight, "hindsight", 30*time.Second,
 		"capture time a verdict whose sender showed no packet of its own waits to learn that host from later connections (0: none)")
-	fl.IntVar(&af.rows, "rows", 1000,
-		"table and markdown: list at most this many RSTs, the first in capture order (the summaries count every one; 0 = all)")
+	fl.IntVar(&af.rows, "rows", 50,
+		"table, markdown, html: list at most this many reset events, per origin and cause the first and the latest, then spread in time (with --rsts: the first RSTs); the summaries count every one; 0 = all")
+	fl.UintSliceVar(&af.view.frames, "ladder", nil, "table, markdown, html: add the ladder of the RST at this frame (repeatable, or comma-separated)")
 	fl.IntVarP(&rf.workers, "workers", "j", 0,
 		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; 0: one per core, up to 8; the output is the same for any number)")
 	fl.StringVar(&rf.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
@@ -117,8 +118,9 @@ func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string
 		}}
 	}
 	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr)}
-	analysis := pipeline.NewAnalysis(af.config(), rf.workers-1) // one goroutine reads and decodes
-	return runError(pipeline.Run(cmd.Context(), inputs, analysis, af.writer(cmd.OutOrStdout(), false), opts))
+	var sp span
+	analysis := sp.analysis(pipeline.NewAnalysis(af.config(), rf.workers-1)) // one goroutine reads and decodes
+	return runError(pipeline.Run(cmd.Context(), inputs, analysis, sp.sink(af.writer(cmd.OutOrStdout(), false)), opts))
 }
 
 // startCPUProfile starts profiling the CPU into path; stop ends it.

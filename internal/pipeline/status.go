@@ -23,17 +23,19 @@ type counts struct {
 	byOrigin [rstanalysis.OriginMiddlebox + 1]uint64
 }
 
-// statusText renders c in at most width columns (0: no limit), e.g.
+// statusText renders c in at most width columns (0: no limit), the
+// counts by origin first, since a narrow terminal cuts the end, e.g.
 //
-//	live 0:12  1,240 pkts (1,234 tcp)  0 dropped  42 open (0 evicted, 3 expired)  RSTs server 3 client 1 middlebox 0 unknown 2 (1 pending)
+//	RSTs server 3 client 1 middlebox 0 unknown 2 (1 pending)  live 0:12  1,240 pkts (1,234 tcp)  0 dropped  42 open (0 evicted, 3 expired)
 func statusText(c *counts, elapsed time.Duration, width int) string {
-	s := fmt.Sprintf("live %s  %s pkts (%s tcp)  %s dropped  %s open (%s evicted, %s expired)  RSTs server %s client %s middlebox %s unknown %s",
-		clock(elapsed), group(c.frames), group(c.tcp), group(c.dropped), group(uint64(c.open)), group(c.evicted), group(c.expired),
+	s := fmt.Sprintf("RSTs server %s client %s middlebox %s unknown %s",
 		group(c.byOrigin[rstanalysis.OriginServer]), group(c.byOrigin[rstanalysis.OriginClient]),
 		group(c.byOrigin[rstanalysis.OriginMiddlebox]), group(c.byOrigin[rstanalysis.OriginUnknown]))
 	if c.pending > 0 {
 		s += fmt.Sprintf(" (%d pending)", c.pending)
 	}
+	s += fmt.Sprintf("  live %s  %s pkts (%s tcp)  %s dropped  %s open (%s evicted, %s expired)",
+		clock(elapsed), group(c.frames), group(c.tcp), group(c.dropped), group(uint64(c.open)), group(c.evicted), group(c.expired))
 	if width > 0 && utf8.RuneCountInString(s) >= width {
 		// Never wrap: a wrapped line cannot be erased with \r.
 		r := []rune(s)

@@ -16,8 +16,8 @@ func TestStatusText(t *testing.T) {
 	c.byOrigin[rstanalysis.OriginClient] = 1
 	c.byOrigin[rstanalysis.OriginMiddlebox] = 5
 	c.byOrigin[rstanalysis.OriginUnknown] = 2
-	full := "live 1:01:05  1,234,567 pkts (1,200,000 tcp)  12 dropped  4,321 open (1,000 evicted, 7 expired)  " +
-		"RSTs server 3 client 1 middlebox 5 unknown 2 (2 pending)"
+	full := "RSTs server 3 client 1 middlebox 5 unknown 2 (2 pending)  " +
+		"live 1:01:05  1,234,567 pkts (1,200,000 tcp)  12 dropped  4,321 open (1,000 evicted, 7 expired)"
 	tests := []struct {
 		name  string
 		width int
@@ -25,7 +25,7 @@ func TestStatusText(t *testing.T) {
 	}{
 		{"no limit", 0, full},
 		{"wide terminal", 200, full},
-		{"narrow terminal", 40, full[:38] + "…"},
+		{"narrow terminal: the counts by origin stay", 60, full[:58] + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,7 +61,7 @@ func TestStatusLineClear(t *testing.T) {
 	s.draw(&counts{}, 0)
 	s.clear()
 	s.clear()
-	if got := buf.String(); !strings.HasPrefix(got, "\rlive 0:00") || !strings.HasSuffix(got, "\x1b[K\r\x1b[K") ||
+	if got := buf.String(); !strings.HasPrefix(got, "\rRSTs server 0") || !strings.HasSuffix(got, "\x1b[K\r\x1b[K") ||
 		strings.Count(got, "\r") != 2 {
 		t.Errorf("draw then clear twice wrote %q, want one line and one erase", got)
 	}
