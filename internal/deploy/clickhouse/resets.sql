@@ -1,5 +1,5 @@
 -- The table of rstscope's verdicts, one row per RST, as Vector writes them
--- (deploy/vector/rstscope.yaml): the columns are the keys of a verdict line
+-- (internal/deploy/vector/rstscope.yaml): the columns are the keys of a verdict line
 -- (docs/json.md), and the host that captured it.
 CREATE DATABASE IF NOT EXISTS rstscope;
 
@@ -28,7 +28,10 @@ CREATE TABLE IF NOT EXISTS rstscope.resets
     response   String,
     event      UInt64,
     relation   String,
-    vantage    LowCardinality(String)
+    vantage    LowCardinality(String),
+    conn_state LowCardinality(String),
+    history    String,
+    filter     String
 )
 ENGINE = MergeTree
 PARTITION BY toDate(ts)
