@@ -182,7 +182,7 @@ func (fw *filterWriter) Write(v *rstanalysis.Verdict) error {
 }
 
 func (fw *filterWriter) Close(s Summary) error {
-	s.Filter = fmt.Sprintf("only %s: %s of %s, %s of %s", fw.f, group(uint64(fw.keptEvents)),
-		plural(fw.events, "reset event"), group(uint64(fw.keptRSTs)), plural(fw.rsts, "RST"))
+	s.Filter = fmt.Sprintf("only %s: %s of %s, %s of %s", fw.f, Group(uint64(fw.keptEvents)),
+		plural(fw.events, "reset event"), Group(uint64(fw.keptRSTs)), plural(fw.rsts, "RST"))
 	return fw.w.Close(s)
 }

@@ -48,4 +48,4 @@ func WriteLadder(w io.Writer, f Format, v *rstanalysis.Verdict, opts Options) er
 	return bw.Flush()
 }
 
-func itoa(n int) string { return group(uint64(n)) }
+func itoa(n int) string { return Group(uint64(n)) }

@@ -21,10 +21,10 @@ func headlines(d *digest) [][2]string {
 		plural(d.tl.total, "RST"))
 	var of []string
 	if d.follow > 0 {
-		of = append(of, group(uint64(d.follow))+" follow-ups")
+		of = append(of, Group(uint64(d.follow))+" follow-ups")
 	}
 	if d.replies > 0 {
-		of = append(of, group(uint64(d.replies))+" late-segment replies after their connection had ended")
+		of = append(of, Group(uint64(d.replies))+" late-segment replies after their connection had ended")
 	}
 	if len(of) > 0 {
 		resets += ", of which " + strings.Join(of, " and ")
@@ -79,7 +79,7 @@ func moreNote(d *digest) string {
 		return ""
 	case d.opts.RSTs:
 		return fmt.Sprintf("%s more RSTs are not listed: the list stops at the first %d (--rows). "+
-			"The summaries count every RST; -o json or -o csv lists each one.", group(uint64(d.more)), len(d.rows))
+			"The summaries count every RST; -o json or -o csv lists each one.", Group(uint64(d.more)), len(d.rows))
 	}
 	return fmt.Sprintf("Listed: %d of %s, per origin and cause the first and the latest, then events spread in time "+
 		"(--rows; --origin, --cause and --server choose). The summaries count every event; -o json lists every RST.",
@@ -130,11 +130,11 @@ func followNote(d *digest) string {
 	var parts []string
 	if d.follow > 0 {
 		parts = append(parts, fmt.Sprintf("Follow-ups, the RSTs after the first of their event: %s (%s), counted in their event's row above.",
-			group(uint64(d.follow)), count(d.bk.follow)))
+			Group(uint64(d.follow)), count(d.bk.follow)))
 	}
 	if d.replies > 0 {
 		parts = append(parts, fmt.Sprintf("Late-segment replies, the RSTs that answered a segment after their connection had ended, "+
-			"and those that followed them: %s (%s), in no event.", group(uint64(d.replies)), count(d.bk.replies)))
+			"and those that followed them: %s (%s), in no event.", Group(uint64(d.replies)), count(d.bk.replies)))
 	}
 	return strings.Join(parts, " ")
 }
@@ -177,7 +177,7 @@ func headers(md bool, names ...string) []string {
 func captureLines(s Summary, d *digest) [][2]string {
 	var ls [][2]string
 	add := func(k, v string) { ls = append(ls, [2]string{k, v}) }
-	u := func(n uint64) string { return group(n) }
+	u := func(n uint64) string { return Group(n) }
 	inputs := make([]string, len(s.Inputs))
 	for i, in := range s.Inputs {
 		inputs[i] = clean(in)

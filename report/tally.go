@@ -246,11 +246,11 @@ func plural(n int, noun string) string {
 	if n == 1 {
 		return "1 " + noun
 	}
-	return group(uint64(n)) + " " + noun + "s"
+	return Group(uint64(n)) + " " + noun + "s"
 }
 
-// group renders n with thousands separators: 1234567 → "1,234,567".
-func group(n uint64) string {
+// Group renders a count with thousands separators: 1234567 → "1,234,567".
+func Group(n uint64) string {
 	s := fmt.Sprint(n)
 	if len(s) <= 3 {
 		return s

@@ -92,3 +92,14 @@ func serverSummary(tl *tally, server string) string {
 	}
 	return "no row for " + server
 }
+
+func TestGroup(t *testing.T) {
+	for _, tt := range []struct {
+		n    uint64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {123456, "123,456"}, {1234567, "1,234,567"}} {
+		if got := Group(tt.n); got != tt.want {
+			t.Errorf("Group(%d) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -3,11 +3,10 @@ package pipeline
 import (
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/rstscope/rstscope/report"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
@@ -29,13 +28,13 @@ type counts struct {
 //	RSTs server 3 client 1 middlebox 0 unknown 2 (1 pending)  live 0:12  1,240 pkts (1,234 tcp)  0 dropped  42 open (0 evicted, 3 expired)
 func statusText(c *counts, elapsed time.Duration, width int) string {
 	s := fmt.Sprintf("RSTs server %s client %s middlebox %s unknown %s",
-		group(c.byOrigin[rstanalysis.OriginServer]), group(c.byOrigin[rstanalysis.OriginClient]),
-		group(c.byOrigin[rstanalysis.OriginMiddlebox]), group(c.byOrigin[rstanalysis.OriginUnknown]))
+		report.Group(c.byOrigin[rstanalysis.OriginServer]), report.Group(c.byOrigin[rstanalysis.OriginClient]),
+		report.Group(c.byOrigin[rstanalysis.OriginMiddlebox]), report.Group(c.byOrigin[rstanalysis.OriginUnknown]))
 	if c.pending > 0 {
 		s += fmt.Sprintf(" (%d pending)", c.pending)
 	}
 	s += fmt.Sprintf("  live %s  %s pkts (%s tcp)  %s dropped  %s open (%s evicted, %s expired)",
-		clock(elapsed), group(c.frames), group(c.tcp), group(c.dropped), group(uint64(c.open)), group(c.evicted), group(c.expired))
+		clock(elapsed), report.Group(c.frames), report.Group(c.tcp), report.Group(c.dropped), report.Group(uint64(c.open)), report.Group(c.evicted), report.Group(c.expired))
 	if width > 0 && utf8.RuneCountInString(s) >= width {
 		// Never wrap: a wrapped line cannot be erased with \r.
 		r := []rune(s)
@@ -51,25 +50,6 @@ func clock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%d:%02d", s/60, s%60)
-}
-
-// group renders n with thousands separators: 1234567 → "1,234,567".
-func group(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	lead := len(s) % 3
-	if lead == 0 {
-		lead = 3
-	}
-	b.WriteString(s[:lead])
-	for i := lead; i < len(s); i += 3 {
-		b.WriteByte(',')
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
 }
 
 // statusLine is the one line of live counters on a terminal's stderr,

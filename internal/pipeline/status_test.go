@@ -40,17 +40,6 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-func TestGroup(t *testing.T) {
-	for _, tt := range []struct {
-		n    uint64
-		want string
-	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {123456, "123,456"}, {1234567, "1,234,567"}} {
-		if got := group(tt.n); got != tt.want {
-			t.Errorf("group(%d) = %q, want %q", tt.n, got, tt.want)
-		}
-	}
-}
-
 func TestStatusLineClear(t *testing.T) {
 	var buf bytes.Buffer
 	s := &statusLine{w: &buf}
