@@ -56,8 +56,8 @@ func fuzzConn(client, server []byte, split int) *Conn {
 		c, _ := tb.Step(seg(frame, at, from, to, flags, seq, ack, string(payload)))
 		return c
 	}
-	c := step(cl, sv, capture.SYN, 1000, 0, nil)
-	step(sv, cl, capture.SYN|capture.ACK, 5000, 1001, nil)
+	step(cl, sv, capture.SYN, 1000, 0, nil) // a half-open record, until the SYN-ACK
+	c := step(sv, cl, capture.SYN|capture.ACK, 5000, 1001, nil)
 	step(cl, sv, capture.ACK, 1001, 5001, nil)
 	size := min(split+1, capture.HeadLen)
 	cseq, sseq := uint32(1001), uint32(5001)

@@ -28,6 +28,10 @@ type Config struct {
 
 	// hasher is the connection tables' shared key hasher (Sharded).
 	hasher *flows.Hasher
+	// compactAfter and noCompact set flows.Config.CompactAfter and
+	// NoCompact (tests).
+	compactAfter time.Duration
+	noCompact    bool
 }
 
 // Stats counts what the connection table did: connections created, open
@@ -35,7 +39,8 @@ type Config struct {
 type Stats = flows.TableStats
 
 func (c *Config) flows() flows.Config {
-	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher}
+	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher,
+		CompactAfter: c.compactAfter, NoCompact: c.noCompact}
 }
 
 // Analyzer attributes every RST of a capture. Feed it packets in capture
@@ -131,6 +136,20 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 		}
 	}
 	a.byRef[r] = nil
+}
+
+// Keep keeps closed connection c whole while a verdict of it is undecided:
+// the rules that decide it read the connection as it then is.
+func (th *tableHooks) Keep(c *flows.Conn) bool {
+	a := (*Analyzer)(th)
+	if r := c.Ref(); int(r) < len(a.byRef) {
+		for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
+			if !pd.final && pd.gen == c.Gen() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // onRST starts the verdict of RST p, sent by side d on c.

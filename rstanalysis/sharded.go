@@ -317,6 +317,9 @@ func (s *Sharded) Stats() Stats {
 		t.Expired += st.Expired
 		t.Evicted += st.Evicted
 		t.Midstream += st.Midstream
+		t.HalfOpen += st.HalfOpen
+		t.Compacted += st.Compacted
+		t.EvictedHalfOpen += st.EvictedHalfOpen
 	}
 	return t
 }
