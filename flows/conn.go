@@ -69,10 +69,7 @@ type Conn struct {
 
 	// Turns counts payload turns: how many times the direction of payload
 	// changed, starting at 1 with the first payload.
-	Turns       int
-	LastPaySide Side
-	fins        uint8 // bit d: direction d sent a FIN
-	inClosed    bool
+	Turns int
 
 	// RSTs counts RST segments in either direction. FirstRST is the frame
 	// of the first RST of the current reset event: the connection's first,
@@ -81,9 +78,13 @@ type Conn struct {
 	RSTs         int
 	FirstRST     uint64
 	FirstRSTTime Nanos
-	FirstRSTSide Side
 	LastRST      uint64
 	LastRSTTime  Nanos
+	FirstRSTSide Side
+
+	LastPaySide Side
+	fins        uint8 // bit d: direction d sent a FIN
+	inClosed    bool
 
 	// LRU links, most recent first: the refs of the neighbours in the
 	// connection's list, 0 for none.
@@ -109,8 +110,11 @@ type Conn struct {
 	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
 	FirstTime  Nanos
 
-	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads (Head)
-	turn  [TurnCap]byte                       // the client's latest turn
+	// The two directions' heads (Head) and the client's latest turn
+	// (ClientTurn): blocks in the table's head store, number store.
+	hb    [2]blk
+	turnB blk
+	store uint32
 	turnN uint8
 }
 
@@ -169,19 +173,34 @@ func (c *Conn) LegRTT(d Side) time.Duration {
 
 // Head returns the reassembled first bytes of direction d's stream, in
 // sequence order: up to ClientHeadCap bytes for the client, ServerHeadCap
-// for the server (a view, valid until the connection is next updated).
-func (c *Conn) Head(d Side) []byte { return c.headBuf(d)[:c.Half[d].headN] }
-
-// headBuf is direction d's window of buf, ClientHeadCap or ServerHeadCap long.
-func (c *Conn) headBuf(d Side) []byte {
-	if d == Server {
-		return c.buf[ClientHeadCap:]
+// for the server. Once they say what the stream is (a request with its
+// Host header, a ClientHello with its SNI, a status line), only the bytes
+// AppOf reads of them are kept and the head takes no more. It is a view,
+// valid until the connection is next updated.
+func (c *Conn) Head(d Side) []byte {
+	if b := c.block(c.hb[d]); b != nil {
+		return b[:c.Half[d].headN]
 	}
-	return c.buf[:ClientHeadCap:ClientHeadCap]
+	return nil
 }
 
-// ClientTurn returns the first bytes of the client's latest payload turn.
-func (c *Conn) ClientTurn() []byte { return c.turn[:c.turnN] }
+// headCap is direction d's head's cap.
+func headCap(d Side) int {
+	if d == Server {
+		return ServerHeadCap
+	}
+	return ClientHeadCap
+}
+
+// ClientTurn returns the first bytes of the client's latest payload turn
+// when they are an HTTP/1.x request, up to its Host header (what AppOf
+// reads of them); else nothing.
+func (c *Conn) ClientTurn() []byte {
+	if b := c.block(c.turnB); b != nil {
+		return b[:c.turnN]
+	}
+	return nil
+}
 
 // Client returns the client's endpoint.
 func (c *Conn) Client() netip.AddrPort { return c.Half[Client].Addr() }

@@ -45,7 +45,7 @@ func (t *Table) listOf(c *Conn) *list {
 // recently active connection, and a packet costs no writes into other
 // connections, which at tens of thousands of connections are cache misses.
 func (t *Table) touch(c *Conn) {
-	if closed := c.Closed(); closed != c.inClosed {
+	if closed := c.Closed(); closed != c.inClosed || closed {
 		t.unlink(t.listOf(c), c)
 		c.inClosed = closed
 		t.list(c)

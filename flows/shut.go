@@ -83,6 +83,7 @@ func (t *Table) shrink(c *Conn) {
 	s.from(c)
 	t.conns.replace(handle(c.ref), kindShut|handle(r), c.hash)
 	t.unlink(&t.closed, c)
+	t.freeHeads(c)
 	t.full.release(c.ref)
 }
 
@@ -144,6 +145,12 @@ func (t *Table) inflate(x handle, h uint64) *Conn {
 	s := t.shuts.at(x.ref())
 	c := t.alloc()
 	s.into(c)
+	if s.has(shutTLS) {
+		// A handshake record's header and type: enough for isTLSHandshake.
+		c.hb[Client] = t.heads.get(6)
+		c.Half[Client].headN = uint16(copy(t.heads.bytes(c.hb[Client]), []byte{22, 3, 1, 0, 0, 1}))
+		c.Half[Client].headSet, c.Half[Client].headDone = true, true
+	}
 	c.hash = h
 	c.inClosed = true
 	t.conns.replace(x, handle(c.ref), h)
@@ -193,11 +200,6 @@ func (s *shut) into(c *Conn) {
 	}
 	if cl, sv := &c.Half[Client], &c.Half[Server]; s.has(shutServerFINed) {
 		sv.FINTime, cl.LastPayloadTime = last-2, last-1
-	}
-	if s.has(shutTLS) {
-		// A handshake record's header and type: enough for isTLSHandshake.
-		c.Half[Client].headN = uint16(copy(c.buf[:], []byte{22, 3, 1, 0, 0, 1}))
-		c.Half[Client].headSet = true
 	}
 }
 

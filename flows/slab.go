@@ -50,3 +50,6 @@ func (s *slab[T]) release(r uint32) {
 	s.live--
 	s.free = append(s.free, r)
 }
+
+// has reports whether r is a ref the slab handed out.
+func (s *slab[T]) has(r uint32) bool { return r >= 1 && r <= s.made }

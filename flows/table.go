@@ -23,8 +23,8 @@ type Config struct {
 	// CompactAfter is how long a closed connection stays whole after its
 	// last packet before it is shrunk to a compact record (shut), if the
 	// Hooks do not keep it: long enough for the packets that end a close
-	// (the last ACK, a RST answering a FIN) and the retransmissions within
-	// a few round trips. Zero means 1 second.
+	// (the last ACK and a RST answering a FIN come within a round trip).
+	// Zero means 500 ms.
 	CompactAfter time.Duration
 	// MaxConns caps the number of tracked connections, compact records
 	// included; when full, the oldest half-open connection is evicted, else
@@ -48,7 +48,7 @@ func (c *Config) defaults() {
 		c.ClosedTimeout = 10 * time.Second
 	}
 	if c.CompactAfter <= 0 {
-		c.CompactAfter = time.Second
+		c.CompactAfter = 500 * time.Millisecond
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 1_000_000
@@ -108,6 +108,8 @@ type Table struct {
 	gen          uint64
 	hooks        Hooks
 	replay       capture.Packet // the SYN a promotion replays (syn.go)
+	heads        *headStore     // the Conns' heads (heads.go); nil until needed
+	storeID      uint32         // heads's number (storeOf)
 }
 
 // Hooks are what a table's user sees of the connections: every segment
@@ -289,11 +291,13 @@ func (t *Table) create(k *Key, h uint64, p *capture.Packet) *Conn {
 	return c
 }
 
-// alloc returns a zero Conn with its ref and a new generation.
+// alloc returns a zero Conn with its ref, a new generation and the
+// table's head store.
 func (t *Table) alloc() *Conn {
 	r, c := t.full.alloc()
 	t.gen++
-	c.ref, c.gen = r, t.gen
+	t.headStore()
+	c.ref, c.gen, c.store = r, t.gen, t.storeID
 	return c
 }
 
@@ -368,6 +372,7 @@ func (t *Table) recycle(c *Conn) {
 	if c.prev != 0 || c.next != 0 || t.open.head == c.ref || t.closed.head == c.ref {
 		t.unlink(t.listOf(c), c)
 	}
+	t.freeHeads(c)
 	t.full.release(c.ref)
 }
 
@@ -386,6 +391,11 @@ func (t *Table) Flush() {
 	for r, s := t.shuts.oldest(); r != 0; r, s = t.shuts.oldest() {
 		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
 		t.shuts.drop(r)
+	}
+	// No Conn is left: the head store and its number can go.
+	if t.heads != nil {
+		releaseStore(t.storeID)
+		t.heads, t.storeID = nil, 0
 	}
 }
 
