@@ -59,9 +59,18 @@ const seenRing = 6
 // netip.Addr), so that the table's slabs of connections, most of its
 // memory, are memory the garbage collector does not scan.
 type Conn struct {
-	Key  Key
-	ref  uint32 // the Conn value's place in its table (Table.at), from 1
-	hash uint64 // Key's hash in the table's index
+	Key Key
+	// The client's port and address family (Half.port, Half.ipv), beside
+	// the key: every packet's side (sideOf) is told from them.
+	cPort       uint16
+	cIPv        uint8
+	fins        uint8  // bit d: direction d sent a FIN
+	ref         uint32 // the Conn value's place in its table (Table.at), from 1
+	inClosed    bool
+	LastPaySide Side
+	// FirstRSTSide sent FirstRST (below).
+	FirstRSTSide Side
+	hash         uint64 // Key's hash in the table's index
 
 	LastTime Nanos
 	// GapBefore is the silence that preceded the latest packet.
@@ -80,11 +89,6 @@ type Conn struct {
 	FirstRSTTime Nanos
 	LastRST      uint64
 	LastRSTTime  Nanos
-	FirstRSTSide Side
-
-	LastPaySide Side
-	fins        uint8 // bit d: direction d sent a FIN
-	inClosed    bool
 
 	// LRU links, most recent first: the refs of the neighbours in the
 	// connection's list, 0 for none.
@@ -202,6 +206,13 @@ func (c *Conn) ClientTurn() []byte {
 	return nil
 }
 
+// setEnds sets the client's and the server's endpoints.
+func (c *Conn) setEnds(client, server netip.AddrPort) {
+	c.Half[Client].setAddr(client)
+	c.Half[Server].setAddr(server)
+	c.cPort, c.cIPv = c.Half[Client].port, c.Half[Client].ipv
+}
+
 // Client returns the client's endpoint.
 func (c *Conn) Client() netip.AddrPort { return c.Half[Client].Addr() }
 
@@ -225,12 +236,11 @@ func (c *Conn) Closed() bool {
 // IPv4 address and its IPv4-mapped IPv6 form share a key), need the full
 // comparison of the source endpoint.
 func (c *Conn) sideOf(p *capture.Packet) Side {
-	cl := &c.Half[Client]
 	var fromClient bool
-	if p.SrcPort != p.DstPort && ipvOf(p.Src) == cl.ipv {
-		fromClient = p.SrcPort == cl.port
+	if p.SrcPort != p.DstPort && ipvOf(p.Src) == c.cIPv {
+		fromClient = p.SrcPort == c.cPort
 	} else {
-		fromClient = cl.is(p.Src, p.SrcPort)
+		fromClient = c.Half[Client].is(p.Src, p.SrcPort)
 	}
 	if fromClient {
 		return Client

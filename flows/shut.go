@@ -166,8 +166,7 @@ func (s *shut) into(c *Conn) {
 	last := s.last
 	c.Key, c.ID, c.LastTime, c.FirstTime = s.Key, s.id, last, last
 	client, server := endsOf(&s.Key, s.bits)
-	c.Half[Client].setAddr(client)
-	c.Half[Server].setAddr(server)
+	c.setEnds(client, server)
 	c.Midstream, c.SYNMissed = s.has(shutMidstream), s.has(shutSYNMissed)
 	c.RSTs, c.Turns = int(s.rsts), int(s.turns)
 	if s.has(shutPaySide) {

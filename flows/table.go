@@ -319,8 +319,7 @@ func (t *Table) newConn(k *Key, h uint64, p *capture.Packet, id uint64) *Conn {
 			client, server = server, client
 		}
 	}
-	c.Half[Client].setAddr(client)
-	c.Half[Server].setAddr(server)
+	c.setEnds(client, server)
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
 	c.hash = h

@@ -63,7 +63,10 @@ type Analyzer struct {
 	// byRef holds, per connection (by Conn.Ref), its latest undecided
 	// verdict, linked to the earlier ones through pending.sameConn.
 	byRef []*pending
-	snap  *HostSnapshot // the host snapshot of the RST being stepped, if any
+	// held has bit r set when byRef[r] is not nil: a bitset small enough
+	// to stay in cache, which most packets need to look at only.
+	held []uint64
+	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
 
 	resets uint64
 }
@@ -114,7 +117,7 @@ type tableHooks Analyzer
 // a verdict if p is a RST; c is as it was before p.
 func (th *tableHooks) Segment(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	a := (*Analyzer)(th)
-	if r := c.Ref(); int(r) < len(a.byRef) && a.byRef[r] != nil {
+	if a.holds(c.Ref()) {
 		a.observe(c, d, p)
 	}
 	if p.Flags&capture.RST != 0 {
@@ -127,7 +130,7 @@ func (th *tableHooks) Segment(c *flows.Conn, d flows.Side, p *capture.Packet) {
 func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 	a := (*Analyzer)(th)
 	r := c.Ref()
-	if int(r) >= len(a.byRef) {
+	if !a.holds(r) {
 		return
 	}
 	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
@@ -136,13 +139,14 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 		}
 	}
 	a.byRef[r] = nil
+	a.held[r/64] &^= 1 << (r % 64)
 }
 
 // Keep keeps closed connection c whole while a verdict of it is undecided:
 // the rules that decide it read the connection as it then is.
 func (th *tableHooks) Keep(c *flows.Conn) bool {
 	a := (*Analyzer)(th)
-	if r := c.Ref(); int(r) < len(a.byRef) {
+	if r := c.Ref(); a.holds(r) {
 		for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
 			if !pd.final && pd.gen == c.Gen() {
 				return true
@@ -159,12 +163,19 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	r := int(c.Ref())
 	if r >= len(a.byRef) {
 		a.byRef = append(a.byRef, make([]*pending, r+1-len(a.byRef))...)
+		a.held = append(a.held, make([]uint64, r/64+1-len(a.held))...)
 	}
 	if prev := a.byRef[r]; prev != nil && prev.gen == pd.gen {
 		pd.sameConn = prev
 	}
 	a.byRef[r] = pd
+	a.held[r/64] |= 1 << (r % 64)
 	a.queue = append(a.queue, pd)
+}
+
+// holds reports whether byRef[r] holds verdicts.
+func (a *Analyzer) holds(r uint32) bool {
+	return int(r/64) < len(a.held) && a.held[r/64]&(1<<(r%64)) != 0
 }
 
 // observe gives p, sent by side d, to the undecided verdicts of c, and
@@ -178,6 +189,9 @@ func (a *Analyzer) observe(c *flows.Conn, d flows.Side, p *capture.Packet) {
 		}
 		pd.observe(d, p)
 		link = &pd.sameConn
+	}
+	if r := c.Ref(); a.byRef[r] == nil {
+		a.held[r/64] &^= 1 << (r % 64)
 	}
 }
 
