@@ -115,7 +115,7 @@ type Conn struct {
 	FirstTime  Nanos
 
 	// The two directions' heads (Head) and the client's latest turn
-	// (ClientTurn): blocks in the table's head store, number store.
+	// (ClientTurn): blocks in the table's head store, whose tag is store.
 	hb    [2]blk
 	turnB blk
 	store uint32

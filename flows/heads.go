@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -136,54 +137,94 @@ func (s *headStore) resize(b blk, n, keep int, grow bool) blk {
 	return nb
 }
 
-// stores maps a Conn's store number (Conn.store) to its table's headStore,
+// stores maps a Conn's store tag (Conn.store) to its table's headStore,
 // so that the Conn's methods find its bytes without holding a pointer
 // (which would make the garbage collector scan every Conn). A table takes
-// a number when it is made or first used after Flush, and gives it back
-// at Flush, when it holds no connection.
+// a tag when it is made or first used after Flush and gives it back at
+// Flush, when it holds no connection, or when it is collected. A tag is
+// an index into the entries and a sequence number, so that a Conn of a
+// table that is gone finds nothing rather than another table's bytes.
 var stores struct {
-	mu   sync.Mutex
-	all  atomic.Pointer[[]*headStore] // by number - 1; replaced, never changed
-	free []uint32
+	mu     sync.Mutex
+	chunks atomic.Pointer[[]*storeChunk] // replaced when it grows, never changed
+	free   []uint32                      // indexes given back
+	n      uint32                        // indexes handed out
+	seq    uint32
 }
 
-// registerStore gives s a number.
-func registerStore(s *headStore) uint32 {
+const (
+	storeIndexBits = 20 // a million tables at once
+	storeIndex     = 1<<storeIndexBits - 1
+	storeChunkLen  = 1024
+)
+
+type storeChunk [storeChunkLen]atomic.Pointer[storeEntry]
+
+type storeEntry struct {
+	s   *headStore
+	tag uint32
+}
+
+// registerStore gives s a tag, and its table t gives it back when collected.
+func registerStore(t *Table, s *headStore) uint32 {
 	stores.mu.Lock()
 	defer stores.mu.Unlock()
-	var all []*headStore
-	if p := stores.all.Load(); p != nil {
-		all = append(all, *p...)
-	}
-	var id uint32
+	var idx uint32
 	if n := len(stores.free); n > 0 {
-		id, stores.free = stores.free[n-1], stores.free[:n-1]
-		all[id-1] = s
+		idx, stores.free = stores.free[n-1], stores.free[:n-1]
 	} else {
-		all = append(all, s)
-		id = uint32(len(all))
+		if stores.n > storeIndex {
+			panic("flows: more than a million tables at once")
+		}
+		idx = stores.n
+		stores.n++
 	}
-	stores.all.Store(&all)
-	return id
+	var chunks []*storeChunk
+	if p := stores.chunks.Load(); p != nil {
+		chunks = *p
+	}
+	if int(idx/storeChunkLen) == len(chunks) {
+		chunks = append(chunks[:len(chunks):len(chunks)], new(storeChunk))
+		stores.chunks.Store(&chunks)
+	}
+	if stores.seq++; stores.seq&(1<<(32-storeIndexBits)-1) == 0 {
+		stores.seq++ // a tag is never 0
+	}
+	tag := idx | stores.seq<<storeIndexBits
+	chunks[idx/storeChunkLen][idx%storeChunkLen].Store(&storeEntry{s: s, tag: tag})
+	runtime.AddCleanup(t, releaseStore, tag)
+	return tag
 }
 
-// releaseStore gives back number id.
-func releaseStore(id uint32) {
-	stores.mu.Lock()
-	defer stores.mu.Unlock()
-	all := append([]*headStore(nil), *stores.all.Load()...)
-	all[id-1] = nil
-	stores.all.Store(&all)
-	stores.free = append(stores.free, id)
-}
-
-// storeOf returns the headStore with number id, or nil.
-func storeOf(id uint32) *headStore {
-	p := stores.all.Load()
-	if p == nil || id == 0 || int(id) > len(*p) {
+// entry returns the entry of tag's index, nil if none.
+func entry(tag uint32) *atomic.Pointer[storeEntry] {
+	p, idx := stores.chunks.Load(), tag&storeIndex
+	if p == nil || int(idx/storeChunkLen) >= len(*p) {
 		return nil
 	}
-	return (*p)[id-1]
+	return &(*p)[idx/storeChunkLen][idx%storeChunkLen]
+}
+
+// releaseStore gives back tag, if it is still taken.
+func releaseStore(tag uint32) {
+	stores.mu.Lock()
+	defer stores.mu.Unlock()
+	if e := entry(tag); e != nil {
+		if cur := e.Load(); cur != nil && cur.tag == tag {
+			e.Store(nil)
+			stores.free = append(stores.free, tag&storeIndex)
+		}
+	}
+}
+
+// storeOf returns the headStore with tag, or nil.
+func storeOf(tag uint32) *headStore {
+	if e := entry(tag); e != nil {
+		if cur := e.Load(); cur != nil && cur.tag == tag {
+			return cur.s
+		}
+	}
+	return nil
 }
 
 // block returns the bytes of c's block b, nil if none.
@@ -197,12 +238,12 @@ func (c *Conn) block(b blk) []byte {
 	return nil
 }
 
-// heads returns the table's head store, taking a number for it if the
+// headStore returns the table's head store, taking a tag for it if the
 // table has none (new, or flushed).
 func (t *Table) headStore() *headStore {
 	if t.heads == nil {
 		t.heads = new(headStore)
-		t.storeID = registerStore(t.heads)
+		t.storeTag = registerStore(t, t.heads)
 	}
 	return t.heads
 }

@@ -109,7 +109,7 @@ type Table struct {
 	hooks        Hooks
 	replay       capture.Packet // the SYN a promotion replays (syn.go)
 	heads        *headStore     // the Conns' heads (heads.go); nil until needed
-	storeID      uint32         // heads's number (storeOf)
+	storeTag     uint32         // heads's tag (storeOf)
 }
 
 // Hooks are what a table's user sees of the connections: every segment
@@ -297,7 +297,7 @@ func (t *Table) alloc() *Conn {
 	r, c := t.full.alloc()
 	t.gen++
 	t.headStore()
-	c.ref, c.gen, c.store = r, t.gen, t.storeID
+	c.ref, c.gen, c.store = r, t.gen, t.storeTag
 	return c
 }
 
@@ -391,10 +391,10 @@ func (t *Table) Flush() {
 		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
 		t.shuts.drop(r)
 	}
-	// No Conn is left: the head store and its number can go.
+	// No Conn is left: the head store and its tag can go.
 	if t.heads != nil {
-		releaseStore(t.storeID)
-		t.heads, t.storeID = nil, 0
+		releaseStore(t.storeTag)
+		t.heads, t.storeTag = nil, 0
 	}
 }
 
