@@ -67,6 +67,10 @@ type Analyzer struct {
 	// to stay in cache, which most packets need to look at only.
 	held []uint64
 	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
+	// ahead holds the packets Packet holds back (cap touchAhead); touched
+	// keeps what Touch read.
+	ahead   []item
+	touched uint64
 
 	resets uint64
 }
@@ -79,28 +83,60 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	if cfg.IdleGap <= 0 {
 		cfg.IdleGap = time.Second
 	}
-	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts()}
+	if cfg.hasher == nil {
+		h := flows.NewHasher()
+		cfg.hasher = &h
+	}
+	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts(),
+		ahead: make([]item, 0, touchAhead)}
 	a.table.SetHooks((*tableHooks)(a))
 	return a
 }
 
 // Packet feeds the next TCP segment of the capture. p may be reused by the
 // caller as soon as Packet returns.
+//
+// The Analyzer holds up to touchAhead packets back (a copy of each, with
+// what the host table knew at it) and steps them together, their
+// connections looked up first (flows.Table.Touch) so that the cache misses
+// overlap; a RST, Tick and Flush step them at once, and every verdict
+// comes out as if each packet had been stepped when it came.
 func (a *Analyzer) Packet(p *capture.Packet) {
 	a.hosts.Observe(p)
-	if p.Flags&capture.RST != 0 {
-		snap := a.hosts.Snapshot(p)
-		a.packetHashed(p, &snap, nil, 0)
-		return
+	a.ahead = a.ahead[:len(a.ahead)+1]
+	it := &a.ahead[len(a.ahead)-1]
+	copyPacket(&it.p, p)
+	it.key = flows.KeyOf(p)
+	it.hash = a.cfg.hasher.Hash(&it.key)
+	if it.rst = p.Flags&capture.RST != 0; it.rst {
+		it.snap = a.hosts.Snapshot(p)
 	}
-	a.packetHashed(p, nil, nil, 0)
+	if it.rst || len(a.ahead) == cap(a.ahead) {
+		a.stepAhead() // a RST at once: Pending counts it
+	}
+}
+
+// stepAhead steps the packets held back.
+func (a *Analyzer) stepAhead() {
+	for i := range a.ahead {
+		a.touched ^= a.table.Touch(&a.ahead[i].key, a.ahead[i].hash)
+	}
+	for i := range a.ahead {
+		it := &a.ahead[i]
+		if it.rst {
+			a.packetHashed(&it.p, &it.snap, &it.key, it.hash)
+		} else {
+			a.packetHashed(&it.p, nil, &it.key, it.hash)
+		}
+	}
+	a.ahead = a.ahead[:0]
 }
 
 // packetHashed processes p; snap is what the host table knew of p's
 // addresses at p's frame, for a RST (nil otherwise); k and h are p's key
 // and its hash (by the Hasher in the Config), or nil and 0 to compute them.
 func (a *Analyzer) packetHashed(p *capture.Packet, snap *HostSnapshot, k *flows.Key, h uint64) {
-	a.release(p.Time)
+	a.releaseAt(p.Time)
 	a.snap = snap
 	if k == nil {
 		a.table.Step(p)
@@ -198,8 +234,9 @@ func (a *Analyzer) observe(c *flows.Conn, d flows.Side, p *capture.Packet) {
 // Flush decides every pending verdict and emits them: call it at the end of
 // the input.
 func (a *Analyzer) Flush() {
+	a.stepAhead()
 	a.table.Flush()
-	a.release(time.Time{})
+	a.releaseAt(time.Time{})
 }
 
 // idleGap is the silence after which c counts as idle: Config.IdleGap or
@@ -222,6 +259,12 @@ func (a *Analyzer) Resets() uint64 { return a.resets }
 // passed at capture time now; a zero now emits all. A verdict still
 // undecided here has a live connection (End decides the others).
 func (a *Analyzer) release(now time.Time) {
+	a.stepAhead()
+	a.releaseAt(now)
+}
+
+// releaseAt is release for the packets stepped so far.
+func (a *Analyzer) releaseAt(now time.Time) {
 	for a.head < len(a.queue) {
 		pd := a.queue[a.head]
 		if !pd.final {
