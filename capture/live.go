@@ -40,6 +40,11 @@ type LiveOptions struct {
 	Filter string
 	// ReadTimeout bounds one wait in libpcap; 0 means DefaultReadTimeout.
 	ReadTimeout time.Duration
+	// BufferSize is the size in bytes of the kernel buffer that holds the
+	// frames not read yet (pcap_set_buffer_size, tcpdump's -B in KiB); a
+	// frame that finds it full is dropped. 0 means libpcap's default (2 MiB
+	// on Linux).
+	BufferSize int
 }
 
 // Live captures from a network interface with libpcap. It implements
@@ -88,6 +93,12 @@ func OpenLive(opts LiveOptions) (*Live, error) {
 		// Deliver each frame at once rather than when a ring block fills:
 		// a reset connection shows up when it happens.
 		func() error { return in.SetImmediateMode(true) },
+		func() error {
+			if opts.BufferSize > 0 {
+				return in.SetBufferSize(opts.BufferSize)
+			}
+			return nil
+		},
 	} {
 		if err := set(); err != nil {
 			return nil, liveOpenError(opts.Interface, err)
