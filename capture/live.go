@@ -44,6 +44,11 @@ type LiveOptions struct {
 	// "any", once per interface it crosses); by default the second copy
 	// is skipped and counted in Stats.Duplicates.
 	KeepDuplicates bool
+	// BufferSize is the size in bytes of the kernel buffer that holds the
+	// frames not read yet (pcap_set_buffer_size, tcpdump's -B in KiB); a
+	// frame that finds it full is dropped. 0 means libpcap's default (2 MiB
+	// on Linux).
+	BufferSize int
 }
 
 // Live captures from a network interface with libpcap. It implements
@@ -93,6 +98,12 @@ func OpenLive(opts LiveOptions) (*Live, error) {
 		// Deliver each frame at once rather than when a ring block fills:
 		// a reset connection shows up when it happens.
 		func() error { return in.SetImmediateMode(true) },
+		func() error {
+			if opts.BufferSize > 0 {
+				return in.SetBufferSize(opts.BufferSize)
+			}
+			return nil
+		},
 	} {
 		if err := set(); err != nil {
 			return nil, liveOpenError(opts.Interface, err)

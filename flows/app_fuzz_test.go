@@ -10,8 +10,9 @@ import (
 
 // FuzzAppOf runs bytes from the wire, as the client's and the server's
 // streams, through the table's reassembly and AppOf (HTTP/1.x request and
-// status lines, TLS records and alerts): it must not panic, and what it
-// names stays bounded and consistent with what it says the stream is.
+// status lines, TLS records and alerts): it must not panic, what it names
+// stays bounded and consistent with what it says the stream is, and
+// cutting the heads to their digests (headDigest) changes nothing in it.
 func FuzzAppOf(f *testing.F) {
 	f.Add([]byte("GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n"), uint8(0))
 	f.Add([]byte("POST /x HTTP/1.0\r\nhost:\x1b[2J\r\n"), []byte("HTTP/1.1 5"), uint8(3))
@@ -20,8 +21,15 @@ func FuzzAppOf(f *testing.F) {
 	f.Add([]byte{22, 3, 1, 0, 5, 1, 0, 0, 1, 3, 3}, []byte{21, 3, 3, 0, 26, 1}, uint8(1))
 	f.Add([]byte("\x00\x01\x02binary"), []byte("SSH-2.0-OpenSSH_9.6\r\n"), uint8(2))
 	f.Fuzz(func(t *testing.T, client, server []byte, split uint8) {
+		digestHeads = false
+		whole := fuzzConn(client, server, int(split))
+		wa, wopen := AppOf(whole), TLSHandshakeOpen(whole)
+		digestHeads = true
 		c := fuzzConn(client, server, int(split))
 		a := AppOf(c)
+		if a != wa || TLSHandshakeOpen(c) != wopen {
+			t.Fatalf("with digests %+v (TLS handshake open %v), whole heads %+v (%v)", a, TLSHandshakeOpen(c), wa, wopen)
+		}
 		if len(a.Request) > 2*ClientHeadCap || len(a.LastRequest) > 2*ClientHeadCap {
 			t.Fatalf("request %d bytes, last request %d, from a %d-byte head", len(a.Request), len(a.LastRequest), ClientHeadCap)
 		}
@@ -56,8 +64,8 @@ func fuzzConn(client, server []byte, split int) *Conn {
 		c, _ := tb.Step(seg(frame, at, from, to, flags, seq, ack, string(payload)))
 		return c
 	}
-	c := step(cl, sv, capture.SYN, 1000, 0, nil)
-	step(sv, cl, capture.SYN|capture.ACK, 5000, 1001, nil)
+	step(cl, sv, capture.SYN, 1000, 0, nil) // a half-open record, until the SYN-ACK
+	c := step(sv, cl, capture.SYN|capture.ACK, 5000, 1001, nil)
 	step(cl, sv, capture.ACK, 1001, 5001, nil)
 	size := min(split+1, capture.HeadLen)
 	cseq, sseq := uint32(1001), uint32(5001)

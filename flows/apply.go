@@ -22,7 +22,7 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		h.recordIP(p)
 		end := c.recordSeq(d, p, now)
 		if p.PayloadLen > 0 {
-			c.recordPayload(d, p, now)
+			t.recordPayload(c, d, p, now)
 		}
 		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags, TTL: p.TTL}
 		h.ringN++
@@ -112,16 +112,16 @@ func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
 
 // recordPayload records a segment with payload from side d: the payload
 // turns, the client's latest turn, the head of the stream and TLS alerts.
-func (c *Conn) recordPayload(d Side, p *capture.Packet, now Nanos) {
+func (t *Table) recordPayload(c *Conn, d Side, p *capture.Packet, now Nanos) {
 	h := &c.Half[d]
 	h.LastPayloadTime = now
 	if c.Turns == 0 || c.LastPaySide != d {
 		c.Turns++
 		c.LastPaySide = d
 		if d == Client {
-			c.turnN = uint8(copy(c.turn[:], p.Payload()))
+			t.setTurn(c, p.Payload())
 		}
 	}
-	h.reassemble(c.headBuf(d), p)
+	t.reassemble(c, d, p)
 	h.noteAlert(p.Payload())
 }

@@ -59,9 +59,18 @@ const seenRing = 6
 // netip.Addr), so that the table's slabs of connections, most of its
 // memory, are memory the garbage collector does not scan.
 type Conn struct {
-	Key  Key
-	ref  uint32 // the Conn value's place in its table (Table.at), from 1
-	hash uint64 // Key's hash in the table's index
+	Key Key
+	// The client's port and address family (Half.port, Half.ipv), beside
+	// the key: every packet's side (sideOf) is told from them.
+	cPort       uint16
+	cIPv        uint8
+	fins        uint8  // bit d: direction d sent a FIN
+	ref         uint32 // the Conn value's place in its table (Table.at), from 1
+	inClosed    bool
+	LastPaySide Side
+	// FirstRSTSide sent FirstRST (below).
+	FirstRSTSide Side
+	hash         uint64 // Key's hash in the table's index
 
 	LastTime Nanos
 	// GapBefore is the silence that preceded the latest packet.
@@ -69,10 +78,7 @@ type Conn struct {
 
 	// Turns counts payload turns: how many times the direction of payload
 	// changed, starting at 1 with the first payload.
-	Turns       int
-	LastPaySide Side
-	fins        uint8 // bit d: direction d sent a FIN
-	inClosed    bool
+	Turns int
 
 	// RSTs counts RST segments in either direction. FirstRST is the frame
 	// of the first RST of the current reset event: the connection's first,
@@ -81,7 +87,6 @@ type Conn struct {
 	RSTs         int
 	FirstRST     uint64
 	FirstRSTTime Nanos
-	FirstRSTSide Side
 	LastRST      uint64
 	LastRSTTime  Nanos
 
@@ -109,8 +114,11 @@ type Conn struct {
 	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
 	FirstTime  Nanos
 
-	buf   [ClientHeadCap + ServerHeadCap]byte // the two directions' heads (Head)
-	turn  [TurnCap]byte                       // the client's latest turn
+	// The two directions' heads (Head) and the client's latest turn
+	// (ClientTurn): blocks in the table's head store, whose tag is store.
+	hb    [2]blk
+	turnB blk
+	store uint32
 	turnN uint8
 
 	// Hist is the connection's history in Zeek's letters and its
@@ -173,19 +181,41 @@ func (c *Conn) LegRTT(d Side) time.Duration {
 
 // Head returns the reassembled first bytes of direction d's stream, in
 // sequence order: up to ClientHeadCap bytes for the client, ServerHeadCap
-// for the server (a view, valid until the connection is next updated).
-func (c *Conn) Head(d Side) []byte { return c.headBuf(d)[:c.Half[d].headN] }
-
-// headBuf is direction d's window of buf, ClientHeadCap or ServerHeadCap long.
-func (c *Conn) headBuf(d Side) []byte {
-	if d == Server {
-		return c.buf[ClientHeadCap:]
+// for the server. Once they say what the stream is (a request with its
+// Host header, a ClientHello with its SNI, a status line), only the bytes
+// AppOf reads of them are kept and the head takes no more. It is a view,
+// valid until the connection is next updated.
+func (c *Conn) Head(d Side) []byte {
+	if b := c.block(c.hb[d]); b != nil {
+		return b[:c.Half[d].headN]
 	}
-	return c.buf[:ClientHeadCap:ClientHeadCap]
+	return nil
 }
 
-// ClientTurn returns the first bytes of the client's latest payload turn.
-func (c *Conn) ClientTurn() []byte { return c.turn[:c.turnN] }
+// headCap is direction d's head's cap.
+func headCap(d Side) int {
+	if d == Server {
+		return ServerHeadCap
+	}
+	return ClientHeadCap
+}
+
+// ClientTurn returns the first bytes of the client's latest payload turn
+// when they are an HTTP/1.x request, up to its Host header (what AppOf
+// reads of them); else nothing.
+func (c *Conn) ClientTurn() []byte {
+	if b := c.block(c.turnB); b != nil {
+		return b[:c.turnN]
+	}
+	return nil
+}
+
+// setEnds sets the client's and the server's endpoints.
+func (c *Conn) setEnds(client, server netip.AddrPort) {
+	c.Half[Client].setAddr(client)
+	c.Half[Server].setAddr(server)
+	c.cPort, c.cIPv = c.Half[Client].port, c.Half[Client].ipv
+}
 
 // Client returns the client's endpoint.
 func (c *Conn) Client() netip.AddrPort { return c.Half[Client].Addr() }
@@ -210,12 +240,11 @@ func (c *Conn) Closed() bool {
 // IPv4 address and its IPv4-mapped IPv6 form share a key), need the full
 // comparison of the source endpoint.
 func (c *Conn) sideOf(p *capture.Packet) Side {
-	cl := &c.Half[Client]
 	var fromClient bool
-	if p.SrcPort != p.DstPort && ipvOf(p.Src) == cl.ipv {
-		fromClient = p.SrcPort == cl.port
+	if p.SrcPort != p.DstPort && ipvOf(p.Src) == c.cIPv {
+		fromClient = p.SrcPort == c.cPort
 	} else {
-		fromClient = cl.is(p.Src, p.SrcPort)
+		fromClient = c.Half[Client].is(p.Src, p.SrcPort)
 	}
 	if fromClient {
 		return Client

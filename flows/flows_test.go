@@ -170,13 +170,16 @@ func TestReincarnation(t *testing.T) {
 	tb := NewTable(Config{})
 	first := feed(tb, seg(1, 0, cl, sv, capture.SYN, 100, 0, ""), seg(2, 1, sv, cl, capture.RST|capture.ACK, 0, 101, ""))
 	id := first.ID
-	second := feed(tb, seg(3, time.Second, cl, sv, capture.SYN, 200, 0, ""))
-	if second.ID == id || second.RSTs != 0 || second.Half[Client].ISN != 200 {
-		t.Errorf("a SYN after a reset did not start a new connection (id %d→%d, RSTs %d)", id, second.ID, second.RSTs)
+	if c := feed(tb, seg(3, time.Second, cl, sv, capture.SYN, 200, 0, "")); c != nil {
+		t.Fatalf("a SYN for a new connection made a Conn, not a half-open record")
 	}
-	retx := feed(tb, seg(4, 2*time.Second, cl, sv, capture.SYN, 200, 0, ""))
-	if retx.ID != second.ID || retx.SYNs != 2 {
-		t.Errorf("a retransmitted SYN started a new connection")
+	if st := tb.Stats(); st.Conns != 2 || st.HalfOpen != 1 || st.Open != 1 {
+		t.Errorf("stats %+v after a SYN reusing a reset connection's 5-tuple, want 2 connections, 1 open, half-open", st)
+	}
+	second := feed(tb, seg(4, 2*time.Second, cl, sv, capture.SYN, 200, 0, ""))
+	if second.ID == id || second.RSTs != 0 || second.Half[Client].ISN != 200 || second.SYNs != 2 {
+		t.Errorf("a SYN after a reset did not start a new connection, or its retransmission another (id %d→%d, RSTs %d, SYNs %d)",
+			id, second.ID, second.RSTs, second.SYNs)
 	}
 }
 
@@ -241,6 +244,7 @@ type endHook func(EndReason)
 
 func (endHook) Segment(*Conn, Side, *capture.Packet) {}
 func (f endHook) End(_ *Conn, why EndReason)         { f(why) }
+func (endHook) Keep(*Conn) bool                      { return false }
 
 // seenHook records what Segment saw of each connection, before the table
 // recorded the packet.
@@ -255,6 +259,7 @@ func (h *seenHook) Segment(c *Conn, s Side, _ *capture.Packet) {
 	h.sides = append(h.sides, s)
 }
 func (h *seenHook) End(_ *Conn, why EndReason) { h.ends = append(h.ends, why) }
+func (h *seenHook) Keep(*Conn) bool            { return false }
 
 // TestHooks: Step shows each segment to the Hooks with its connection as it
 // was before the segment, with the side that sent it, and every

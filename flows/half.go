@@ -27,11 +27,9 @@ type Seen struct {
 // Like Conn, a Half holds no pointer (see Conn).
 type Half struct {
 	// The endpoint's address and port (Addr): the IP address in its
-	// 16-byte form (IPv4 as IPv4-mapped IPv6) and its family, since a
-	// netip.Addr holds a pointer.
-	ip   [16]byte
-	port uint16
-	ipv  uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
+	// 16-byte form (IPv4 as IPv4-mapped IPv6), its port and its family
+	// (ipv, below), since a netip.Addr holds a pointer.
+	ip [16]byte
 
 	Packets      uint64 // segments sent, RSTs included
 	PayloadBytes uint64 // payload bytes sent, retransmissions included
@@ -39,57 +37,60 @@ type Half struct {
 	LastTime     Nanos
 	LastOrdinary Nanos // latest non-RST packet
 
-	// TTL history of the endpoint's non-RST packets (IPv4 TTL or IPv6 hop
-	// limit): the latest, how many, and up to four distinct values.
-	TTLLast  uint8
-	TTLCount uint32
-	ttls     [4]uint8
-	ttlN     uint8
-
-	// IPv4 ID history of the endpoint's non-RST packets.
-	IPIDLast    uint16
+	// The TTL (IPv4 TTL or IPv6 hop limit) and IPv4 ID history of the
+	// endpoint's non-RST packets: how many, the latest, up to four distinct
+	// TTLs, the largest ID step either way between consecutive packets.
+	TTLCount    uint32
 	IPIDCount   uint32 // packets with an IP ID (IPv4)
 	IPIDZero    uint32 // of which with IP ID 0
-	IPIDMaxStep uint16 // largest step, either way, between consecutive packets
 	DFCount     uint32
+	IPIDLast    uint16
+	IPIDMaxStep uint16
 
 	// Sequence state (RFC 9293 §3.3.1 names).
 	SndNxt  uint32 // highest SEG.SEQ+SEG.LEN sent, the sender's SND.NXT as seen
-	HasSeq  bool   // SndNxt is valid
 	LastAck uint32 // latest SEG.ACK sent
-	HasAck  bool
 	Window  uint16 // latest window advertised
+	HasSeq  bool   // SndNxt is valid
+	HasAck  bool
+
+	port    uint16
+	ipv     uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
+	TTLLast uint8
+	ttls    [4]uint8
+	ttlN    uint8
 
 	ringN uint8 // total pushed, mod 256 (index = ringN % seenRing)
 	ringC uint8 // entries valid, up to seenRing
 	ring  [seenRing]Seen
 
 	FirstTime Nanos
-
-	ISN    uint32 // initial sequence number (valid when SawSYN)
-	SawSYN bool
-	SawFIN bool
-	FINSeq uint32 // sequence number of the FIN
-	RSTs   int    // RSTs sent
+	RSTs      int // RSTs sent
 	// The latest RST sent: its seq, ack, flags and time.
+	LastRSTTime            Nanos
 	LastRSTSeq, LastRSTAck uint32
 	LastRSTFlags           capture.Flags
-	LastRSTTime            Nanos
+
+	SawSYN bool
+	SawFIN bool
+	ISN    uint32 // initial sequence number (valid when SawSYN)
+	FINSeq uint32 // sequence number of the FIN
 
 	FINTime         Nanos
 	LastPayloadTime Nanos
 
-	// The start of the stream, in sequence order, is kept in Conn.buf
-	// (Conn.Head): headN bytes of the direction's window, ClientHeadCap or
-	// ServerHeadCap long.
-	headN    uint16
+	// The start of the stream, in sequence order, is kept in the table's
+	// head store (Conn.Head): headN bytes, up to ClientHeadCap or
+	// ServerHeadCap.
 	headBase uint32 // sequence number of the head's first byte
+	headN    uint16
 	headSet  bool
 	headGap  bool // a segment beyond the reassembled head arrived first
+	headDone bool // the head says what it can (headDigest): it takes no more
 
 	// TLS alert seen in clear (record type 21, length 2): level and description.
-	Alert    [2]byte
 	HasAlert bool
+	Alert    [2]byte
 	// EncryptedAlert: a type-21 record longer than 2 bytes (after the handshake).
 	EncryptedAlert bool
 }

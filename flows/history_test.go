@@ -249,3 +249,4 @@ type endFunc func(*Conn)
 
 func (endFunc) Segment(*Conn, Side, *capture.Packet) {}
 func (f endFunc) End(c *Conn, _ EndReason)           { f(c) }
+func (endFunc) Keep(*Conn) bool                      { return false }

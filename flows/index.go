@@ -8,11 +8,12 @@ import (
 
 // index maps Keys to connections: an open-addressing hash table with
 // linear probing and backward-shift deletion (no tombstones). Each slot
-// holds the key's hash next to the connection, so a probe compares 8 bytes
-// and reads the 36-byte key from the Conn only on a hash match, where the
-// caller is about to read the Conn anyway. It replaced a map[Key]*Conn
-// whose hashing and key comparisons were a third of the per-packet cost of
-// the table at 50k open connections.
+// holds the key's hash next to the connection's handle, so a probe compares
+// 8 bytes and reads the 36-byte key from the record only on a hash match,
+// where the caller is about to read the record anyway (Table.find). It
+// replaced a map[Key]*Conn whose hashing and key comparisons were a third
+// of the per-packet cost of the table at 50k open connections. The slots
+// hold no pointer, so the collector does not scan them.
 //
 // The hash is seeded (Hasher).
 type index struct {
@@ -36,8 +37,24 @@ func NewHasher() Hasher {
 
 type slot struct {
 	h uint64 // the key's hash with the low bit set; 0 = empty
-	c *Conn
+	x handle
 }
+
+// handle names a connection's record in its table: the record's kind in
+// the top two bits (a full Conn, a half-open or a closed connection's
+// compact record) and its ref in that kind's slab below.
+type handle uint32
+
+const (
+	kindConn  handle = 0 << 30
+	kindSYN   handle = 1 << 30 // half-open: a SYN and nothing back (syn.go)
+	kindShut  handle = 2 << 30 // closed, shrunk to what late packets need (shut.go)
+	kindMask  handle = 3 << 30
+	handleRef handle = 1<<30 - 1
+)
+
+func (x handle) kind() handle { return x & kindMask }
+func (x handle) ref() uint32  { return uint32(x & handleRef) }
 
 // minSlots is the initial table size; it doubles at 3/4 load.
 const minSlots = 1024
@@ -66,25 +83,9 @@ func (k *Key) equal(o *Key) bool {
 		k.LoPort == o.LoPort && k.HiPort == o.HiPort
 }
 
-// get returns the connection with key k and hash h, or nil.
-func (x *index) get(k *Key, h uint64) *Conn {
-	if x.slots == nil {
-		return nil
-	}
-	mask := uint64(len(x.slots) - 1)
-	for i := h >> 7 & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == h && s.c.Key.equal(k) {
-			return s.c
-		}
-		if s.h == 0 {
-			return nil
-		}
-	}
-}
-
-// put adds c, whose key is not in the index, under hash h.
-func (x *index) put(c *Conn, h uint64) {
+// put adds the record with handle c, whose key is not in the index, under
+// hash h.
+func (x *index) put(c handle, h uint64) {
 	if 4*(x.n+1) > 3*len(x.slots) {
 		x.grow()
 	}
@@ -93,16 +94,28 @@ func (x *index) put(c *Conn, h uint64) {
 	for x.slots[i].h != 0 {
 		i = (i + 1) & mask
 	}
-	x.slots[i] = slot{h: h, c: c}
+	x.slots[i] = slot{h: h, x: c}
 	x.n++
+}
+
+// replace stores handle to instead of from, stored under hash h: the same
+// connection in another record.
+func (x *index) replace(from, to handle, h uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> 7 & mask; x.slots[i].h != 0; i = (i + 1) & mask {
+		if x.slots[i].x == from {
+			x.slots[i].x = to
+			return
+		}
+	}
 }
 
 // del removes c, stored under hash h, shifting back the entries after it
 // that probed past its slot (Knuth's algorithm R, TAOCP 6.4).
-func (x *index) del(c *Conn, h uint64) {
+func (x *index) del(c handle, h uint64) {
 	mask := uint64(len(x.slots) - 1)
 	i := h >> 7 & mask
-	for x.slots[i].c != c {
+	for x.slots[i].x != c {
 		if x.slots[i].h == 0 {
 			return // not present
 		}
@@ -129,16 +142,16 @@ func (x *index) grow() {
 	x.n = 0
 	for _, s := range old {
 		if s.h != 0 {
-			x.put(s.c, s.h)
+			x.put(s.x, s.h)
 		}
 	}
 }
 
-// each calls f for every connection, in slot order.
-func (x *index) each(f func(*Conn)) {
+// each calls f for every record, in slot order.
+func (x *index) each(f func(handle)) {
 	for _, s := range x.slots {
 		if s.h != 0 {
-			f(s.c)
+			f(s.x)
 		}
 	}
 }

@@ -2,10 +2,11 @@ package flows
 
 import "github.com/rstscope/rstscope/capture"
 
-// reassemble appends p's captured payload to the head of the stream, kept
-// in head (the direction's window of Conn.buf), when it continues it in
-// sequence order.
-func (h *Half) reassemble(head []byte, p *capture.Packet) {
+// reassemble appends p's captured payload to the head of direction d's
+// stream (Conn.Head) when it continues it in sequence order, and cuts the
+// head to its digest once that is decided (headDigest).
+func (t *Table) reassemble(c *Conn, d Side, p *capture.Packet) {
+	h := &c.Half[d]
 	if !h.headSet {
 		h.headSet = true
 		if h.SawSYN {
@@ -14,7 +15,8 @@ func (h *Half) reassemble(head []byte, p *capture.Packet) {
 			h.headBase = p.Seq
 		}
 	}
-	if int(h.headN) == len(head) {
+	capN := headCap(d)
+	if h.headDone || int(h.headN) == capN {
 		return
 	}
 	pl := p.Payload()
@@ -30,9 +32,47 @@ func (h *Half) reassemble(head []byte, p *capture.Packet) {
 		h.headGap = true
 		return
 	}
-	if skip := int64(h.headN) - off; skip < int64(len(pl)) {
-		h.headN += uint16(copy(head[h.headN:], pl[skip:]))
+	skip := int64(h.headN) - off
+	if skip >= int64(len(pl)) {
+		return
 	}
+	pl = pl[skip:]
+	n := int(h.headN)
+	end := min(n+len(pl), capN)
+	s := t.headStore()
+	c.hb[d] = s.resize(c.hb[d], end, n, true)
+	head := s.bytes(c.hb[d])
+	h.headN = uint16(n + copy(head[n:end], pl))
+	if !digestHeads {
+		return
+	}
+	if keep, ok := headDigest(d, head[:h.headN], int(h.headN) == capN); ok {
+		h.headDone = true
+		h.headN = uint16(keep)
+		c.hb[d] = s.resize(c.hb[d], keep, keep, false)
+	}
+}
+
+// setTurn keeps b, the first bytes of a client turn, as the client's
+// latest turn: its digest when it is an HTTP request (what AppOf reads),
+// else nothing.
+func (t *Table) setTurn(c *Conn, b []byte) {
+	b = b[:min(len(b), TurnCap)]
+	n := 0
+	switch {
+	case !digestHeads:
+		n = len(b)
+	case isHTTPRequest(b):
+		n, _ = httpDigest(b, true)
+	}
+	s := t.headStore()
+	if n == 0 {
+		s.put(c.turnB)
+		c.turnB, c.turnN = 0, 0
+		return
+	}
+	c.turnB = s.resize(c.turnB, n, 0, true)
+	c.turnN = uint8(copy(s.bytes(c.turnB), b[:n]))
 }
 
 // SeqLess reports whether sequence number a precedes b in the modulo-2^32

@@ -1,7 +1,6 @@
 package flows
 
 import (
-	"math"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -21,9 +20,21 @@ type Config struct {
 	// short enough that a busy server's closed connections do not crowd
 	// memory.
 	ClosedTimeout time.Duration
-	// MaxConns caps the number of tracked connections; when full, the least
-	// recently active connection is evicted. Zero means 1,000,000.
+	// CompactAfter is how long a closed connection stays whole after its
+	// last packet before it is shrunk to a compact record (shut), if the
+	// Hooks do not keep it: long enough for the packets that end a close
+	// (the last ACK and a RST answering a FIN come within a round trip).
+	// Zero means 500 ms.
+	CompactAfter time.Duration
+	// MaxConns caps the number of tracked connections, compact records
+	// included; when full, the oldest half-open connection is evicted, else
+	// the oldest compact closed one, else the least recently active.
+	// Zero means 1,000,000.
 	MaxConns int
+	// NoCompact keeps every connection whole: no half-open or closed
+	// connection is held in a compact record. The verdicts are the same
+	// either way (for comparisons and tests).
+	NoCompact bool
 	// Hasher hashes the keys of the table's index; nil means a new one.
 	// Give tables the same Hasher to use LookupHashed with one hash.
 	Hasher *Hasher
@@ -35,6 +46,9 @@ func (c *Config) defaults() {
 	}
 	if c.ClosedTimeout <= 0 {
 		c.ClosedTimeout = 10 * time.Second
+	}
+	if c.CompactAfter <= 0 {
+		c.CompactAfter = 500 * time.Millisecond
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 1_000_000
@@ -50,16 +64,24 @@ const (
 	EndEvicted                       // the table was full (Config.MaxConns)
 	EndReincarnated                  // a new SYN reused the 5-tuple
 	EndFlush                         // the input ended (Table.Flush)
+	// EndCompacted: the connection, closed and quiet, was shrunk to a
+	// compact record (Config.CompactAfter). A late packet brings it back as
+	// a Conn with the same ID and another Ref.
+	EndCompacted
 )
 
 // TableStats counts what a Table has done.
 type TableStats struct {
 	Conns     uint64 // connections created
-	Open      int    // connections tracked now
+	Open      int    // connections tracked now, compact records included
 	MaxOpen   int    // most connections tracked at once
 	Expired   uint64 // removed after IdleTimeout or ClosedTimeout
 	Evicted   uint64 // removed early because the table was full
 	Midstream uint64 // connections first seen without SYN or SYN-ACK
+
+	HalfOpen        int    // of Open: half-open connections in compact records
+	Compacted       int    // of Open: closed connections in compact records
+	EvictedHalfOpen uint64 // of Evicted: half-open connections
 }
 
 // Table tracks TCP connections. It is not safe for concurrent use.
@@ -67,22 +89,27 @@ type TableStats struct {
 // Memory follows the number of open connections: each is a fixed-size Conn
 // (about 1.6 KiB, most of it the reassembled first bytes), recycled through
 // a free list, so the per-packet path allocates nothing once the table has
-// grown to its working size. Conns hold no pointers and link each other by
-// ref, so their slabs are not scanned by the garbage collector.
+// grown to its working size. A half-open connection (a SYN and nothing
+// back) is held in a 96-byte record until its next packet (syn.go), and a
+// closed one in a 128-byte record once quiet (shut.go). Records hold no
+// pointers and link each other by ref, so their slabs are not scanned by
+// the garbage collector.
 type Table struct {
 	cfg   Config
 	conns index
-	// open and closed are LRU lists (head = most recent); a connection moves
-	// to closed when it is reset or both sides have sent FIN.
+	// open and closed are LRU lists of Conns (head = most recent); a
+	// connection moves to closed when it is reset or both sides have sent
+	// FIN.
 	open, closed list
-	free         []uint32 // refs of recycled Conns
-	// slabs holds every Conn handed out, allocated slabSize at a time: the
-	// Conn with ref r is slabs[(r-1)/slabSize][(r-1)%slabSize] (at).
-	slabs []*[slabSize]Conn
-	made  uint32 // Conns handed out from slabs (the latest has ref made)
-	stats TableStats
-	gen   uint64
-	hooks Hooks
+	full         slab[Conn]
+	syns         stubs[synRec, *synRec]
+	shuts        stubs[shut, *shut]
+	stats        TableStats
+	gen          uint64
+	hooks        Hooks
+	replay       capture.Packet // the SYN a promotion replays (syn.go)
+	heads        *headStore     // the Conns' heads (heads.go); nil until needed
+	storeTag     uint32         // heads's tag (storeOf)
 }
 
 // Hooks are what a table's user sees of the connections: every segment
@@ -95,53 +122,23 @@ type Hooks interface {
 	// connection looked like when p arrived. p and c must not be kept
 	// after Segment returns.
 	Segment(c *Conn, s Side, p *capture.Packet)
-	// End is called before c leaves the table or its 5-tuple starts a new
-	// connection, with the reason; c is intact and must not be kept.
+	// End is called before c leaves the table, is shrunk to a compact
+	// record (EndCompacted) or its 5-tuple starts a new connection, with
+	// the reason; c is intact and must not be kept.
 	End(c *Conn, why EndReason)
+	// Keep reports whether the user still needs closed connection c whole
+	// (an undecided verdict of it): the table then leaves it as it is
+	// instead of shrinking it to a compact record, and asks again later.
+	Keep(c *Conn) bool
 }
-
-// list is a doubly linked list of Conns by ref (Conn.prev, Conn.next); 0
-// is none.
-type list struct{ head, tail uint32 }
 
 // at returns the Conn with ref r, or nil for 0.
 func (t *Table) at(r uint32) *Conn {
 	if r == 0 {
 		return nil
 	}
-	r--
-	return &t.slabs[r/slabSize][r%slabSize]
+	return t.full.at(r)
 }
-
-func (t *Table) pushFront(l *list, c *Conn) {
-	c.prev, c.next = 0, l.head
-	if l.head != 0 {
-		t.at(l.head).prev = c.ref
-	}
-	l.head = c.ref
-	if l.tail == 0 {
-		l.tail = c.ref
-	}
-}
-
-func (t *Table) unlink(l *list, c *Conn) {
-	if c.prev != 0 {
-		t.at(c.prev).next = c.next
-	} else {
-		l.head = c.next
-	}
-	if c.next != 0 {
-		t.at(c.next).prev = c.prev
-	} else {
-		l.tail = c.prev
-	}
-	c.prev, c.next = 0, 0
-}
-
-// slabSize is how many connections are allocated at once: one allocation
-// instead of 64, no rounding of each 1.6 KiB Conn up to a size class, and
-// one pointer per 64 connections in Table.slabs.
-const slabSize = 64
 
 // NewTable returns an empty table.
 func NewTable(cfg Config) *Table {
@@ -157,15 +154,8 @@ func NewTable(cfg Config) *Table {
 // Stats returns the table's counters.
 func (t *Table) Stats() TableStats {
 	s := t.stats
-	s.Open = t.conns.n
+	s.Open, s.HalfOpen, s.Compacted = t.conns.n, t.syns.live, t.shuts.live
 	return s
-}
-
-func (t *Table) listOf(c *Conn) *list {
-	if c.inClosed {
-		return &t.closed
-	}
-	return &t.open
 }
 
 // SetHooks makes h see every segment and every connection's end from now
@@ -177,7 +167,9 @@ func (t *Table) SetHooks(h Hooks) { t.hooks = h }
 // connection that was reset or closed), expires idle connections by p's
 // timestamp, gives p to the Hooks with the connection as it was, records
 // p, and returns the connection and the side that sent p. The returned
-// Conn is valid until the next call.
+// Conn is valid until the next call; it is nil when p, a SYN without
+// payload for a new connection, was kept as a half-open record (the Hooks
+// see it when the connection's next packet arrives).
 func (t *Table) Step(p *capture.Packet) (*Conn, Side) {
 	k := KeyOf(p)
 	return t.StepHashed(p, &k, t.conns.Hash(&k))
@@ -187,6 +179,9 @@ func (t *Table) Step(p *capture.Packet) (*Conn, Side) {
 // Hasher in the table's Config) the caller has computed already.
 func (t *Table) StepHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
 	c, s := t.lookup(p, k, h)
+	if c == nil {
+		return nil, s
+	}
 	if t.hooks != nil {
 		t.hooks.Segment(c, s, p)
 	}
@@ -195,19 +190,70 @@ func (t *Table) StepHashed(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
 }
 
 // lookup returns p's connection, creating it or a new incarnation, and the
-// side that sent p; it does not record p.
+// side that sent p; it does not record p. The connection is nil when p was
+// kept as a new half-open record.
 func (t *Table) lookup(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
-	t.expire(NanosOf(p.Time))
-	c := t.conns.get(k, h)
-	if c == nil {
-		c = t.create(*k, h, p)
-	} else if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && t.reincarnates(c, p) {
+	now := NanosOf(p.Time)
+	t.expire(now)
+	x := t.find(k, h)
+	var c *Conn
+	switch x.kind() {
+	case kindConn:
+		c = t.at(x.ref())
+	case kindSYN:
+		c = t.promote(x, h, now)
+	case kindShut:
+		// A SYN on a closed connection's 5-tuple starts a new one; a record
+		// past its time (its list is not in time order, see shrinkClosed)
+		// is gone.
+		if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN || now.Sub(t.shuts.hd(x.ref()).last) > t.cfg.ClosedTimeout {
+			t.dropShut(x, h, now)
+		} else {
+			c = t.inflate(x, h)
+		}
+	}
+	switch {
+	case c == nil:
+		c = t.create(k, h, p)
+	case p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN && t.reincarnates(c, p):
 		t.end(c, EndReincarnated)
-		t.conns.del(c, h)
+		t.conns.del(handle(c.ref), h)
 		t.recycle(c)
-		c = t.create(*k, h, p)
+		c = t.create(k, h, p)
+	}
+	if c == nil {
+		return nil, Client
 	}
 	return c, c.sideOf(p)
+}
+
+// find returns the handle of the connection with key k and hash h, or 0.
+func (t *Table) find(k *Key, h uint64) handle {
+	x := &t.conns
+	if x.slots == nil {
+		return 0
+	}
+	mask := uint64(len(x.slots) - 1)
+	for i := h >> 7 & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.h == h && t.keyOf(s.x).equal(k) {
+			return s.x
+		}
+		if s.h == 0 {
+			return 0
+		}
+	}
+}
+
+// keyOf returns the key of the record with handle x.
+func (t *Table) keyOf(x handle) *Key {
+	switch x.kind() {
+	case kindConn:
+		return &t.full.at(x.ref()).Key
+	case kindSYN:
+		return &t.syns.at(x.ref()).Key
+	}
+	return &t.shuts.at(x.ref()).Key
 }
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
@@ -225,37 +271,42 @@ func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
 	return false
 }
 
-func (t *Table) create(k Key, h uint64, p *capture.Packet) *Conn {
-	if t.conns.n >= t.cfg.MaxConns {
-		victim := t.settle(&t.closed)
-		if victim == nil {
-			victim = t.settle(&t.open)
-		}
-		if victim != nil {
-			t.stats.Evicted++
-			t.remove(victim, EndEvicted)
-		}
+// create makes the connection that p, its first packet, starts, with key k
+// and hash h: a half-open record for a SYN without payload (returning
+// nil), else a Conn.
+func (t *Table) create(k *Key, h uint64, p *capture.Packet) *Conn {
+	if !t.cfg.NoCompact && halfOpens(p) {
+		t.newHalfOpen(k, h, p)
+		return nil
 	}
-	var c *Conn
-	if n := len(t.free); n > 0 {
-		c = t.at(t.free[n-1])
-		t.free = t.free[:n-1]
-	} else {
-		if t.made%slabSize == 0 {
-			if t.made > math.MaxUint32-slabSize {
-				panic("flows: more connections than a uint32 ref can number")
-			}
-			t.slabs = append(t.slabs, new([slabSize]Conn))
-		}
-		c = &t.slabs[t.made/slabSize][t.made%slabSize]
-		t.made++
-		c.ref = t.made // kept for the Conn value's lifetime (recycle)
-	}
-	t.gen++
+	t.makeRoom()
 	t.stats.Conns++
-	c.gen = t.gen
-	c.ID = t.stats.Conns
-	c.Key = k
+	c := t.newConn(k, h, p, t.stats.Conns)
+	if c.Midstream {
+		t.stats.Midstream++
+	}
+	t.conns.put(handle(c.ref), h)
+	t.list(c)
+	t.counted()
+	return c
+}
+
+// alloc returns a zero Conn with its ref, a new generation and the
+// table's head store.
+func (t *Table) alloc() *Conn {
+	r, c := t.full.alloc()
+	t.gen++
+	t.headStore()
+	c.ref, c.gen, c.store = r, t.gen, t.storeTag
+	return c
+}
+
+// newConn returns a new Conn with key k, hash h and ID id whose first
+// packet is p (not recorded yet), neither indexed nor listed.
+func (t *Table) newConn(k *Key, h uint64, p *capture.Packet, id uint64) *Conn {
+	c := t.alloc()
+	c.ID = id
+	c.Key = *k
 	client, server := p.SrcAddrPort(), p.DstAddrPort()
 	switch {
 	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN:
@@ -264,22 +315,22 @@ func (t *Table) create(k Key, h uint64, p *capture.Packet) *Conn {
 		c.SYNMissed = true
 	default:
 		c.Midstream = true
-		t.stats.Midstream++
 		if ServerByPort(client.Port(), server.Port()) {
 			client, server = server, client
 		}
 	}
-	c.Half[Client].setAddr(client)
-	c.Half[Server].setAddr(server)
+	c.setEnds(client, server)
 	c.FirstTime = NanosOf(p.Time)
 	c.LastTime = c.FirstTime
 	c.hash = h
-	t.conns.put(c, h)
-	t.list(c)
+	return c
+}
+
+// counted notes a new entry in the index.
+func (t *Table) counted() {
 	if n := t.conns.n; n > t.stats.MaxOpen {
 		t.stats.MaxOpen = n
 	}
-	return c
 }
 
 // ServerByPort guesses, for a connection whose SYN was not captured, whether
@@ -311,83 +362,77 @@ func (t *Table) end(c *Conn, why EndReason) {
 
 func (t *Table) remove(c *Conn, why EndReason) {
 	t.end(c, why)
-	t.conns.del(c, c.hash)
-	t.unlink(t.listOf(c), c)
+	t.conns.del(handle(c.ref), c.hash)
 	t.recycle(c)
 }
 
-// recycle clears c, keeping its ref and generation, and frees it.
+// recycle unlinks c from its list, clears it and frees it.
 func (t *Table) recycle(c *Conn) {
 	if c.prev != 0 || c.next != 0 || t.open.head == c.ref || t.closed.head == c.ref {
 		t.unlink(t.listOf(c), c)
 	}
-	ref, gen := c.ref, c.gen
-	*c = Conn{}
-	c.ref, c.gen = ref, gen
-	t.free = append(t.free, ref)
+	t.freeHeads(c)
+	t.full.release(c.ref)
 }
 
-func (t *Table) expire(now Nanos) {
-	// A tail stamped within the timeout is fresh, whether re-listed or not.
-	for c := t.at(t.closed.tail); c != nil && now.Sub(c.listed) > t.cfg.ClosedTimeout; c = t.at(t.closed.tail) {
-		if c = t.settle(&t.closed); c == nil || now.Sub(c.LastTime) <= t.cfg.ClosedTimeout {
-			break
-		}
-		t.stats.Expired++
-		t.remove(c, EndClosed)
-	}
-	for c := t.at(t.open.tail); c != nil && now.Sub(c.listed) > t.cfg.IdleTimeout; c = t.at(t.open.tail) {
-		if c = t.settle(&t.open); c == nil || now.Sub(c.LastTime) <= t.cfg.IdleTimeout {
-			break
-		}
-		t.stats.Expired++
-		t.remove(c, EndIdle)
-	}
-}
-
-// Flush ends every connection (Hooks.End with EndFlush), oldest first.
+// Flush ends every connection (Hooks.End with EndFlush for the Conns),
+// oldest first.
 func (t *Table) Flush() {
 	for _, l := range []*list{&t.closed, &t.open} {
 		for c := t.at(l.tail); c != nil; c = t.at(l.tail) {
 			t.remove(c, EndFlush)
 		}
 	}
+	for r, s := t.syns.oldest(); r != 0; r, s = t.syns.oldest() {
+		t.conns.del(kindSYN|handle(r), t.conns.Hash(&s.Key))
+		t.syns.drop(r)
+	}
+	for r, s := t.shuts.oldest(); r != 0; r, s = t.shuts.oldest() {
+		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
+		t.shuts.drop(r)
+	}
+	// No Conn is left: the head store and its tag can go.
+	if t.heads != nil {
+		releaseStore(t.storeTag)
+		t.heads, t.storeTag = nil, 0
+	}
 }
 
-// Each calls f for every tracked connection, in no particular order; f must
-// not look up, add or remove connections.
+// Each calls f for every connection held whole (not for the half-open and
+// closed ones in compact records), in no particular order; f must not look
+// up, add or remove connections.
 func (t *Table) Each(f func(*Conn)) {
-	t.conns.each(f)
+	t.conns.each(func(x handle) {
+		if x.kind() == kindConn {
+			f(t.at(x.ref()))
+		}
+	})
 }
 
-// touch moves c to the front of its LRU list, switching lists when it closes.
-//
-// The lists are lazy: a packet only stamps its connection's LastTime, and a
-// connection is moved to the front when it reaches the tail having been
-// active since it was listed (settle). So the tail is always the least
-// recently active connection, and a packet costs no writes into other
-// connections, which at tens of thousands of connections are cache misses.
-func (t *Table) touch(c *Conn) {
-	if closed := c.Closed(); closed != c.inClosed {
-		t.unlink(t.listOf(c), c)
-		c.inClosed = closed
-		t.list(c)
+// Touch reads the index slot and the first bytes of the record of the
+// connection with key k and hash h (by the Hasher in the table's Config),
+// and returns a value of no meaning. Given the keys of the next few
+// packets before they are stepped (StepHashed), it lets the processor
+// fetch their connections from memory side by side instead of one miss
+// after the other.
+func (t *Table) Touch(k *Key, h uint64) uint64 {
+	x := &t.conns
+	if x.slots == nil {
+		return 0
 	}
-}
-
-// list puts c at the front of its list, stamped with its LastTime.
-func (t *Table) list(c *Conn) {
-	c.listed = c.LastTime
-	t.pushFront(t.listOf(c), c)
-}
-
-// settle re-lists the connections at the tail of l that were active since
-// they were listed, and returns the tail: the least recently active one.
-// Each re-listing follows at least one packet, so the cost is amortized.
-func (t *Table) settle(l *list) *Conn {
-	for c := t.at(l.tail); c != nil && c.LastTime != c.listed; c = t.at(l.tail) {
-		t.unlink(l, c)
-		t.list(c)
+	s := &x.slots[h>>7&uint64(len(x.slots)-1)]
+	v := s.h
+	if v == 0 {
+		return 0
 	}
-	return t.at(l.tail)
+	switch r := s.x.ref(); s.x.kind() {
+	case kindConn:
+		c := t.full.at(r)
+		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime)
+	case kindSYN:
+		v ^= uint64(t.syns.at(r).last)
+	case kindShut:
+		v ^= uint64(t.shuts.at(r).last)
+	}
+	return v
 }

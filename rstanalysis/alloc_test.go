@@ -30,13 +30,39 @@ func steadyCapture(tb testing.TB, conns, n int) []byte {
 			c.after(time.Millisecond).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
 		}
 	}
+	return pcapOf(tb, merge(cs...))
+}
+
+// churnCapture returns a classic pcap, in memory, of short connections
+// (handshake, request, response, both FINs, the last ACK, no RST), conns
+// at a time, a new one every 5 ms of capture time for span: connections
+// are made, promoted from half-open, closed, compacted and expired all
+// along.
+func churnCapture(tb testing.TB, span time.Duration) []byte {
+	tb.Helper()
+	var cs []*conv
+	for i := 0; time.Duration(i)*5*time.Millisecond < span; i++ {
+		c := newConv(uint16(1024 + i%60000))
+		c.now = time.Duration(i) * 5 * time.Millisecond
+		c.handshake().request()
+		c.after(time.Millisecond).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		c.after(time.Millisecond).cli(capture.FIN|capture.ACK, "")
+		c.after(c.rtt).srv(capture.FIN|capture.ACK, "")
+		c.after(time.Millisecond).cli(capture.ACK, "")
+		cs = append(cs, c)
+	}
+	return pcapOf(tb, merge(cs...))
+}
+
+// pcapOf writes pkts as an Ethernet classic pcap.
+func pcapOf(tb testing.TB, pkts []capture.Packet) []byte {
 	var buf bytes.Buffer
 	w := pcapgo.NewWriter(&buf)
 	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		tb.Fatal(err)
 	}
 	sb := gopacket.NewSerializeBuffer()
-	for _, p := range merge(cs...) {
+	for _, p := range pkts {
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 		ip := &layers.IPv4{Version: 4, TTL: p.TTL, Id: p.IPID, Protocol: layers.IPProtocolTCP, Flags: layers.IPv4DontFragment,
 			SrcIP: p.Src.AsSlice(), DstIP: p.Dst.AsSlice()}
@@ -57,26 +83,39 @@ func steadyCapture(tb testing.TB, conns, n int) []byte {
 }
 
 // TestPerPacketAllocs: once the connection table has grown to its working
-// size, decoding a frame and updating its connection allocate nothing.
+// size, decoding a frame and updating its connection allocate nothing:
+// with the same connections exchanging data, and with connections made,
+// promoted from half-open records, closed, compacted and expired all along
+// (after 20 s of capture time, twice ClosedTimeout).
 func TestPerPacketAllocs(t *testing.T) {
-	data := steadyCapture(t, 50, 6000)
-	src, err := capture.NewReader(bytes.NewReader(data), "steady", capture.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	an := New(Config{}, func(*Verdict) { t.Error("no RST in this capture") })
-	var p capture.Packet
-	step := func() {
-		if err := src.Next(&p); err != nil {
-			t.Fatalf("capture ran out: %v", err)
-		}
-		an.Packet(&p)
-	}
-	for range 1000 { // warm up: every connection created, buffers grown
-		step()
-	}
-	if allocs := testing.AllocsPerRun(4000, step); allocs != 0 {
-		t.Errorf("%v allocations per packet in steady state, want 0", allocs)
+	for _, c := range []struct {
+		name   string
+		data   []byte
+		warmup int
+	}{
+		{"steady", steadyCapture(t, 50, 6000), 1000},
+		{"churn", churnCapture(t, 30*time.Second), 20 * 200 * 9},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src, err := capture.NewReader(bytes.NewReader(c.data), c.name, capture.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			an := New(Config{}, func(*Verdict) { t.Error("no RST in this capture") })
+			var p capture.Packet
+			step := func() {
+				if err := src.Next(&p); err != nil {
+					t.Fatalf("capture ran out: %v", err)
+				}
+				an.Packet(&p)
+			}
+			for range c.warmup { // every record made, buffers grown
+				step()
+			}
+			if allocs := testing.AllocsPerRun(4000, step); allocs != 0 {
+				t.Errorf("%v allocations per packet in steady state, want 0", allocs)
+			}
+		})
 	}
 }
 

@@ -41,6 +41,10 @@ type Config struct {
 	// heldOutside: mark verdicts for hindsight but leave the waiting to
 	// the caller, who has the host table (Sharded's workers).
 	heldOutside bool
+	// compactAfter and noCompact set flows.Config.CompactAfter and
+	// NoCompact (tests).
+	compactAfter time.Duration
+	noCompact    bool
 }
 
 // Stats counts what the connection table did: connections created, open
@@ -48,7 +52,8 @@ type Config struct {
 type Stats = flows.TableStats
 
 func (c *Config) flows() flows.Config {
-	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher}
+	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher,
+		CompactAfter: c.compactAfter, NoCompact: c.noCompact}
 }
 
 // Analyzer attributes every RST of a capture. Feed it packets in capture
@@ -71,8 +76,15 @@ type Analyzer struct {
 	// byRef holds, per connection (by Conn.Ref), its latest undecided
 	// verdict, linked to the earlier ones through pending.sameConn.
 	byRef []*pending
-	snap  *HostSnapshot // the host snapshot of the RST being stepped, if any
-	hs    *hindsight    // nil: verdicts go straight to emit
+	// held has bit r set when byRef[r] is not nil: a bitset small enough
+	// to stay in cache, which most packets need to look at only.
+	held []uint64
+	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
+	hs   *hindsight    // nil: verdicts go straight to emit
+	// ahead holds the packets Packet holds back (cap touchAhead); touched
+	// keeps what Touch read.
+	ahead   []item
+	touched uint64
 
 	resets uint64
 }
@@ -85,7 +97,12 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	if cfg.IdleGap <= 0 {
 		cfg.IdleGap = time.Second
 	}
-	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts()}
+	if cfg.hasher == nil {
+		h := flows.NewHasher()
+		cfg.hasher = &h
+	}
+	a := &Analyzer{cfg: cfg, table: flows.NewTable(cfg.flows()), emit: emit, hosts: NewHosts(),
+		ahead: make([]item, 0, touchAhead)}
 	a.table.SetHooks((*tableHooks)(a))
 	if cfg.Hindsight > 0 && !cfg.heldOutside {
 		a.hosts.hindsight = true
@@ -97,24 +114,51 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 
 // Packet feeds the next TCP segment of the capture. p may be reused by the
 // caller as soon as Packet returns.
+//
+// The Analyzer holds up to touchAhead packets back (a copy of each, with
+// what the host table knew at it) and steps them together, their
+// connections looked up first (flows.Table.Touch) so that the cache misses
+// overlap; a RST, Tick and Flush step them at once, and every verdict
+// comes out as if each packet had been stepped when it came.
 func (a *Analyzer) Packet(p *capture.Packet) {
 	a.hosts.Observe(p)
-	if p.Flags&capture.RST != 0 {
-		snap := a.hosts.Snapshot(p)
-		a.packetHashed(p, &snap, nil, 0)
-	} else {
-		a.packetHashed(p, nil, nil, 0)
+	a.ahead = a.ahead[:len(a.ahead)+1]
+	it := &a.ahead[len(a.ahead)-1]
+	copyPacket(&it.p, p)
+	it.key = flows.KeyOf(p)
+	it.hash = a.cfg.hasher.Hash(&it.key)
+	if it.rst = p.Flags&capture.RST != 0; it.rst {
+		it.snap = a.hosts.Snapshot(p)
 	}
-	if a.hs != nil && a.hs.head < len(a.hs.queue) {
-		a.hs.advance(p.Time)
+	if it.rst || len(a.ahead) == cap(a.ahead) {
+		a.stepAhead() // a RST at once: Pending counts it
 	}
+}
+
+// stepAhead steps the packets held back.
+func (a *Analyzer) stepAhead() {
+	for i := range a.ahead {
+		a.touched ^= a.table.Touch(&a.ahead[i].key, a.ahead[i].hash)
+	}
+	for i := range a.ahead {
+		it := &a.ahead[i]
+		if it.rst {
+			a.packetHashed(&it.p, &it.snap, &it.key, it.hash)
+		} else {
+			a.packetHashed(&it.p, nil, &it.key, it.hash)
+		}
+	}
+	if n := len(a.ahead); n > 0 && a.hs != nil && a.hs.head < len(a.hs.queue) {
+		a.hs.advance(a.ahead[n-1].p.Time)
+	}
+	a.ahead = a.ahead[:0]
 }
 
 // packetHashed processes p; snap is what the host table knew of p's
 // addresses at p's frame, for a RST (nil otherwise); k and h are p's key
 // and its hash (by the Hasher in the Config), or nil and 0 to compute them.
 func (a *Analyzer) packetHashed(p *capture.Packet, snap *HostSnapshot, k *flows.Key, h uint64) {
-	a.release(p.Time)
+	a.releaseAt(p.Time)
 	a.snap = snap
 	if k == nil {
 		a.table.Step(p)
@@ -131,7 +175,7 @@ type tableHooks Analyzer
 // a verdict if p is a RST; c is as it was before p.
 func (th *tableHooks) Segment(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	a := (*Analyzer)(th)
-	if r := c.Ref(); int(r) < len(a.byRef) && a.byRef[r] != nil {
+	if a.holds(c.Ref()) {
 		a.observe(c, d, p)
 	}
 	if p.Flags&capture.RST != 0 {
@@ -144,7 +188,7 @@ func (th *tableHooks) Segment(c *flows.Conn, d flows.Side, p *capture.Packet) {
 func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 	a := (*Analyzer)(th)
 	r := c.Ref()
-	if int(r) >= len(a.byRef) {
+	if !a.holds(r) {
 		return
 	}
 	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
@@ -153,6 +197,21 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 		}
 	}
 	a.byRef[r] = nil
+	a.held[r/64] &^= 1 << (r % 64)
+}
+
+// Keep keeps closed connection c whole while a verdict of it is undecided:
+// the rules that decide it read the connection as it then is.
+func (th *tableHooks) Keep(c *flows.Conn) bool {
+	a := (*Analyzer)(th)
+	if r := c.Ref(); a.holds(r) {
+		for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
+			if !pd.final && pd.gen == c.Gen() {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // onRST starts the verdict of RST p, sent by side d on c.
@@ -162,12 +221,19 @@ func (a *Analyzer) onRST(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	r := int(c.Ref())
 	if r >= len(a.byRef) {
 		a.byRef = append(a.byRef, make([]*pending, r+1-len(a.byRef))...)
+		a.held = append(a.held, make([]uint64, r/64+1-len(a.held))...)
 	}
 	if prev := a.byRef[r]; prev != nil && prev.gen == pd.gen {
 		pd.sameConn = prev
 	}
 	a.byRef[r] = pd
+	a.held[r/64] |= 1 << (r % 64)
 	a.queue = append(a.queue, pd)
+}
+
+// holds reports whether byRef[r] holds verdicts.
+func (a *Analyzer) holds(r uint32) bool {
+	return int(r/64) < len(a.held) && a.held[r/64]&(1<<(r%64)) != 0
 }
 
 // observe gives p, sent by side d, to the undecided verdicts of c, and
@@ -182,13 +248,17 @@ func (a *Analyzer) observe(c *flows.Conn, d flows.Side, p *capture.Packet) {
 		pd.observe(d, p)
 		link = &pd.sameConn
 	}
+	if r := c.Ref(); a.byRef[r] == nil {
+		a.held[r/64] &^= 1 << (r % 64)
+	}
 }
 
 // Flush decides every pending verdict and emits them: call it at the end of
 // the input.
 func (a *Analyzer) Flush() {
+	a.stepAhead()
 	a.table.Flush()
-	a.release(time.Time{})
+	a.releaseAt(time.Time{})
 	if a.hs != nil {
 		a.hs.advance(time.Time{})
 	}
@@ -214,6 +284,12 @@ func (a *Analyzer) Resets() uint64 { return a.resets }
 // passed at capture time now; a zero now emits all. A verdict still
 // undecided here has a live connection (End decides the others).
 func (a *Analyzer) release(now time.Time) {
+	a.stepAhead()
+	a.releaseAt(now)
+}
+
+// releaseAt is release for the packets stepped so far.
+func (a *Analyzer) releaseAt(now time.Time) {
 	for a.head < len(a.queue) {
 		pd := a.queue[a.head]
 		if !pd.final {

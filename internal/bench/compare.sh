@@ -24,7 +24,23 @@
 #                        lean, newpacket)
 #   -b PATH              rstscope binary (default: go build ./cmd/rstscope)
 #   -k                   keep the temp directory (prints its path)
+#   -f FILE              also measure the targets (below) on FILE, a classic Ethernet
+#                        pcap such as the benchmark capture; repeatable
+#   -X                   targets only: no table, no ladder (with -f and -G, nothing
+#                        is generated)
+#   -G                   with -X: do not generate a capture, measure the -f files only
+#   -n N                 rounds of the targets (default 5)
+#   -p CPU               the core the one-core runs are pinned to (default: the last)
 #   -h                   this help
+#
+# The targets, for the generated capture and each -f file: N rounds, each
+# running back to back, with /usr/bin/time -v, `floor -mode state` (the lean
+# tracker) and `rstscope read --format json --workers 1` pinned to one core
+# with taskset, then `rstscope read --format json` with --workers 1 and
+# --workers 2 on every core. It prints their medians and, from the ratios
+# within each round, rstscope's time on one core over the lean tracker's
+# (target at most 1.5×), the speed-up of two workers over one (target at
+# least 1.8×), and rstscope's peak RSS (target at most 150 MiB).
 #
 # Needs: bash 5, go, /usr/bin/time (Debian package "time"), tcpdump, tshark and
 # editcap (package "tshark"). A missing tool, or an rstscope that is not
@@ -35,9 +51,10 @@ set -euo pipefail
 
 packets=5000000 conc=50000 runs=3 workers=$(nproc) seed=1 tshark_prefix=500000 snaplen=0
 skip_tshark=0 skip_ladder=0 rstscope_bin="" keep=0
+extra=() targets_only=0 no_gen=0 rounds=5 cpu=$(($(nproc) - 1))
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
-while getopts "c:r:w:s:S:t:TLb:kh" opt; do
+while getopts "c:r:w:s:S:t:TLb:kf:XGn:p:h" opt; do
 	case $opt in
 	c) conc=$OPTARG ;;
 	r) runs=$OPTARG ;;
@@ -49,13 +66,18 @@ while getopts "c:r:w:s:S:t:TLb:kh" opt; do
 	L) skip_ladder=1 ;;
 	b) rstscope_bin=$OPTARG ;;
 	k) keep=1 ;;
+	f) extra+=("$OPTARG") ;;
+	X) targets_only=1 ;;
+	G) no_gen=1 ;;
+	n) rounds=$OPTARG ;;
+	p) cpu=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 if (($# > 0)); then packets=$1; fi
-for v in "$packets" "$conc" "$runs" "$workers" "$tshark_prefix" "$snaplen"; do
+for v in "$packets" "$conc" "$runs" "$workers" "$tshark_prefix" "$snaplen" "$rounds" "$cpu"; do
 	[[ $v =~ ^[0-9]+$ ]] || { echo "compare.sh: not a number: $v" >&2; exit 2; }
 done
 ((runs >= 1)) || { echo "compare.sh: -r must be at least 1" >&2; exit 2; }
@@ -64,6 +86,11 @@ if [[ ! -x /usr/bin/time ]]; then
 	echo "compare.sh: /usr/bin/time is missing: apt-get install -y time" >&2
 	exit 1
 fi
+for f in "${extra[@]}"; do
+	[[ -r $f ]] || { echo "compare.sh: cannot read $f" >&2; exit 2; }
+done
+((no_gen && !targets_only)) && { echo "compare.sh: -G goes with -X" >&2; exit 2; }
+((no_gen && ${#extra[@]} == 0)) && { echo "compare.sh: -G needs a -f file" >&2; exit 2; }
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rstbench.XXXXXX")
@@ -75,12 +102,14 @@ trap cleanup EXIT
 log() { echo "compare.sh: $*" >&2; }
 
 # --- the capture ---------------------------------------------------------
-log "building rstgen"
-(cd "$repo" && go build -o "$tmp/rstgen" ./cmd/rstgen)
 file=$tmp/capture.pcap
-log "generating $packets packets, concurrency $conc, seed $seed, snaplen $snaplen"
-"$tmp/rstgen" -packets "$packets" -concurrency "$conc" -seed "$seed" -snaplen "$snaplen" -o "$file"
-size=$(stat -c %s "$file")
+if ((!no_gen)); then
+	log "building rstgen"
+	(cd "$repo" && go build -o "$tmp/rstgen" ./cmd/rstgen)
+	log "generating $packets packets, concurrency $conc, seed $seed, snaplen $snaplen"
+	"$tmp/rstgen" -packets "$packets" -concurrency "$conc" -seed "$seed" -snaplen "$snaplen" -o "$file"
+	size=$(stat -c %s "$file")
+fi
 
 # --- rstscope --------------------------------------------------------------
 rstscope_note=""
@@ -98,6 +127,20 @@ if [[ -n $rstscope_bin ]]; then
 	if grep -q -- "--workers" <<<"$help"; then have_workers=1; fi
 	((have_read)) || rstscope_note="rstscope has no 'read --format'"
 	((have_read && !have_workers)) && rstscope_note="rstscope read has no --workers flag"
+fi
+
+if ((targets_only)); then
+	((have_read && have_workers)) || { echo "compare.sh: ${rstscope_note:-rstscope lacks --workers}" >&2; exit 1; }
+	log "building floor"
+	(cd "$repo" && go build -o "$tmp/floor" ./internal/bench/floor)
+	files=("${extra[@]}")
+	((no_gen)) || files=("$file" "${extra[@]}")
+	# shellcheck source=internal/bench/targets.sh
+	source "$(dirname "$0")/targets.sh"
+	for f in "${files[@]}"; do
+		targets "$f"
+	done
+	exit 0
 fi
 
 # --- measuring -----------------------------------------------------------
@@ -290,4 +333,14 @@ if ((!skip_ladder)); then
 			}'
 		done
 	fi
+fi
+
+# --- the targets ---------------------------------------------------------
+if ((${#extra[@]} > 0)) || ((rounds > 0)); then
+	[[ -x $tmp/floor ]] || (cd "$repo" && go build -o "$tmp/floor" ./internal/bench/floor)
+	# shellcheck source=internal/bench/targets.sh
+	source "$(dirname "$0")/targets.sh"
+	for f in "$file" "${extra[@]}"; do
+		targets "$f"
+	done
 fi

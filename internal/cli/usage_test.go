@@ -53,6 +53,8 @@ func TestExitStatus(t *testing.T) {
 		{"live bad --filter", []string{"live", "-i", "lo", "-f", "tcp port"}, ExitUsage, []string{`--filter: bad filter`}, ""},
 		{"live negative duration", []string{"live", "-i", "lo", "--duration", "-1s"}, ExitUsage, []string{"--duration must not be negative"}, ""},
 		{"live negative count", []string{"live", "-i", "lo", "--count", "-1"}, ExitUsage, []string{"--count"}, ""},
+		{"live negative buffer", []string{"live", "-i", "lo", "-B", "-1"}, ExitUsage, []string{"--buffer-size must be 0"}, ""},
+		{"live buffer of 2 GiB", []string{"live", "-i", "lo", "--buffer-size", "2097152"}, ExitUsage, []string{"under 2 GiB"}, ""},
 		{"live negative grace", []string{"live", "-i", "lo", "--grace", "-1s"}, ExitUsage, []string{"--grace"}, "--max-conns"},
 		{"live zero grace", []string{"live", "-i", "lo", "--grace", "0"}, ExitUsage, []string{"--grace must be positive"}, ""},
 		{"live snaplen above libpcap's", []string{"live", "-i", "lo", "-s", "100000000"}, ExitUsage,

@@ -30,12 +30,15 @@
 //	           the TCP flags, packet and byte counts (original frame
 //	           lengths), up to 64 payload bytes of the first segment that
 //	           carries any (copied once), and whether a FIN or RST was seen
+//	state      the lean tracker the one-core target is held against (state.go):
+//	           + a per-connection record like lean's, with TTL changes, IP ID
+//	           jumps and first times, deleted when the connection is reset or
+//	           closed by both FINs and an ACK
 //	newpacket  the map mode with gopacket.NewPacket (Lazy, NoCopy) instead of
 //	           the DecodingLayerParser
 //
-// Connections are never deleted, not even after both FINs or a RST: every
-// record is kept to the end, as the simplest baseline program would, so its
-// memory grows with every connection of the capture. Every segment is TCP
+// Except in the state mode, connections are never deleted, not even after
+// both FINs or a RST: every record is kept to the end. Every segment is TCP
 // here, so the protocol is left out of the map key.
 //
 // It prints one line, "mode packets tcp connections", with - for counts the
@@ -73,11 +76,12 @@ var modes = []struct {
 	{"decode", runDecode},
 	{"map", runMap},
 	{"lean", runLean},
+	{"state", runState},
 	{"newpacket", runNewPacket},
 }
 
 func main() {
-	mode := flag.String("mode", "", "read, decode, map, lean or newpacket")
+	mode := flag.String("mode", "", "read, decode, map, lean, state or newpacket")
 	flag.Usage = func() {
 		out := flag.CommandLine.Output()
 		fmt.Fprintf(out, "usage: floor -mode MODE FILE\n\n")
@@ -85,6 +89,7 @@ func main() {
 		fmt.Fprintf(out, "pcap FILE (Ethernet) with pcapgo and prints \"mode packets tcp connections\".\n\n")
 		fmt.Fprintf(out, "modes: read (no decoding), decode (+ DecodingLayerParser eth/VLAN/IP/TCP),\n")
 		fmt.Fprintf(out, "map (+ map of 5-tuples), lean (+ lean per-connection record),\n")
+		fmt.Fprintf(out, "state (+ lean per-connection record deleted on RST or close),\n")
 		fmt.Fprintf(out, "newpacket (map of 5-tuples with gopacket.NewPacket)\n\n")
 		flag.PrintDefaults()
 	}
