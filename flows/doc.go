@@ -52,9 +52,9 @@
 // Hooks no longer need it whole, in a 128-byte record of what late packets
 // need (shut.go), until Config.ClosedTimeout after its last packet.
 // Connections expire after Config.IdleTimeout of capture time, and past
-// Config.MaxConns the oldest half-open one is evicted, else the oldest
-// closed one, else the least recently active, through lists that cost a
-// few writes per packet. Timestamps are int64 nanoseconds (Nanos). No
+// Config.MaxConns a closed one is evicted, else the oldest half-open one,
+// else the least recently active, through lists that cost a few writes
+// per packet. Timestamps are int64 nanoseconds (Nanos). No
 // record holds a pointer (list links are uint32 refs, addresses and heads
 // plain bytes, the index holds handles), so the garbage collector does not
 // scan the table. Once the table has grown to its working size, Step

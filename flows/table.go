@@ -27,9 +27,9 @@ type Config struct {
 	// Zero means 500 ms.
 	CompactAfter time.Duration
 	// MaxConns caps the number of tracked connections, compact records
-	// included; when full, the oldest half-open connection is evicted, else
-	// the oldest compact closed one, else the least recently active.
-	// Zero means 1,000,000.
+	// included; when full, a closed connection is evicted, else the oldest
+	// half-open one, else the least recently active (makeRoom). Zero means
+	// 1,000,000.
 	MaxConns int
 	// NoCompact keeps every connection whole: no half-open or closed
 	// connection is held in a compact record. The verdicts are the same
