@@ -102,7 +102,8 @@ func TestHalfOpenPromotion(t *testing.T) {
 }
 
 // TestHalfOpenEvictedFirst: half-open records count toward MaxConns and
-// are evicted before any other connection, oldest first, and counted.
+// are evicted before any open connection, oldest first, and counted; a
+// closed connection goes before them.
 func TestHalfOpenEvictedFirst(t *testing.T) {
 	tb := NewTable(Config{MaxConns: 3})
 	var ended []EndReason
@@ -120,6 +121,12 @@ func TestHalfOpenEvictedFirst(t *testing.T) {
 	}
 	if c, _ := tb.Step(seg(9, time.Second, "10.9.0.4:5000", sv, capture.RST, 1, 0, "")); c == nil || c.Half[Client].SawSYN != true {
 		t.Errorf("the newest half-open connection was evicted, or lost its SYN")
+	}
+	// Now reset: it goes before the half-open one left.
+	ended = nil
+	feed(tb, seg(10, 1100*time.Millisecond, "10.9.1.1:5000", sv, capture.SYN, 1, 0, ""))
+	if st := tb.Stats(); len(ended) != 1 || ended[0] != EndEvicted || st.HalfOpen != 2 || st.EvictedHalfOpen != 3 {
+		t.Errorf("ends %v, stats %+v: the reset connection should have been evicted, not a half-open one", ended, st)
 	}
 }
 

@@ -22,37 +22,54 @@
 // Table.Step owns the per-packet step: find or create the connection,
 // expire old ones, show the segment to the table's Hooks with the
 // connection as it was before it, record it. A user such as rstanalysis
-// sees the connections only through Hooks (Segment, End) and the read-only
-// fields and methods of Conn and Half, and keeps its own per-connection
-// state indexed by Conn.Ref, never in the Conn; gopacket's reassembly
-// Stream is the model.
+// sees the connections only through Hooks (Segment, End, Keep) and the
+// read-only fields and methods of Conn and Half, and keeps its own
+// per-connection state indexed by Conn.Ref, never in the Conn; gopacket's
+// reassembly Stream is the model. The Hooks see a half-open connection
+// from its promotion (its SYN replayed first) and a closed one until it is
+// compacted (End with EndCompacted), and again if a late packet brings it
+// back.
 //
 // # Files
 //
 // conn.go holds Side and Conn, half.go one direction's state (Half, Seen),
 // apply.go how a segment is recorded, stream.go the reassembly of each
-// stream's first bytes, app.go what those bytes say (HTTP/1.x, TLS),
-// table.go the table with its expiry and LRU lists, key.go and index.go the
+// stream's first bytes, heads.go where they are kept and digest.go how they
+// are cut, app.go what they say (HTTP/1.x, TLS), table.go the table,
+// expire.go its expiry and eviction, list.go its lists, syn.go and shut.go
+// the compact records, slab.go their storage, key.go and index.go the
 // 5-tuple key and its hash index, nanos.go timestamps, history.go the
 // connection's history and conn_state in Zeek's words.
 //
 // # Memory and speed
 //
-// Memory follows the connections open at once, not the file's length: a
-// Conn is about 1.6 KiB, allocated 64 at a time and recycled through a free
-// list; connections expire after Config.IdleTimeout of capture time (or
-// Config.ClosedTimeout once reset or closed by both sides), and past
-// Config.MaxConns the least recently active is evicted (closed ones first),
-// both through LRU lists that cost a few writes per packet.
-// Timestamps are int64 nanoseconds (Nanos). A Conn holds no pointer (its
-// list links are uint32 refs, its addresses and stream heads plain bytes),
-// so the garbage collector does not scan the connections. Once the table
-// has grown to its working size, Lookup and Apply allocate nothing.
+// Memory follows the connections open at once, not the file's length. A
+// Conn is 960 bytes, allocated 64 at a time (15 pages) and recycled through
+// a free list; the first bytes of its streams live in the table's head
+// store (heads.go), in blocks cut to what AppOf reads once that is decided
+// (digest.go). A half-open connection, a SYN and nothing back, is held in
+// a 96-byte record until its next packet (syn.go), so that a SYN flood
+// costs little; a closed connection quiet for Config.CompactAfter, whose
+// Hooks no longer need it whole, in a 128-byte record of what late packets
+// need (shut.go), until Config.ClosedTimeout after its last packet.
+// Connections expire after Config.IdleTimeout of capture time, and past
+// Config.MaxConns a closed one is evicted, else the oldest half-open one,
+// else the least recently active, through lists that cost a few writes
+// per packet. Timestamps are int64 nanoseconds (Nanos). No
+// record holds a pointer (list links are uint32 refs, addresses and heads
+// plain bytes, the index holds handles), so the garbage collector does not
+// scan the table. Once the table has grown to its working size, Step
+// allocates nothing.
 //
 // # Trade-offs
 //
 // Only the start of each stream is kept (ClientHeadCap, ServerHeadCap
 // bytes), not the whole stream: enough to name the request, not to follow a
 // long exchange. Segments that arrive out of order before the head is
-// complete stop the reassembly there rather than being buffered.
+// complete stop the reassembly there rather than being buffered. A closed
+// connection's compact record drops its heads and recent segments: a RST
+// that comes more than CompactAfter after the connection's last packet is
+// judged without its request, response and timing finding (the origin,
+// phase and cause stay the same on every capture of the lab and the
+// public corpus, even compacting at once).
 package flows

@@ -67,31 +67,33 @@ func (t *Table) dropShut(x handle, h uint64, now Nanos) {
 }
 
 // makeRoom evicts a connection if the table is full (Config.MaxConns): the
-// oldest half-open one, else the oldest compact closed one, else the least
-// recently active closed Conn, else the least recently active open one.
+// oldest compact closed one, else the least recently active closed Conn,
+// else the oldest half-open one, else the least recently active open one.
+// Under a SYN flood the half-open ones go before any open connection; a
+// handshake in progress goes only after every closed connection.
 func (t *Table) makeRoom() {
 	if t.conns.n < t.cfg.MaxConns {
 		return
 	}
+	t.stats.Evicted++
+	if r, s := t.shuts.oldest(); r != 0 {
+		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
+		t.shuts.drop(r)
+		return
+	}
+	if c := t.settle(&t.closed); c != nil {
+		t.remove(c, EndEvicted)
+		return
+	}
 	if r, s := t.syns.oldest(); r != 0 {
-		t.stats.Evicted++
 		t.stats.EvictedHalfOpen++
 		t.conns.del(kindSYN|handle(r), t.conns.Hash(&s.Key))
 		t.syns.drop(r)
 		return
 	}
-	if r, s := t.shuts.oldest(); r != 0 {
-		t.stats.Evicted++
-		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
-		t.shuts.drop(r)
+	if c := t.settle(&t.open); c != nil {
+		t.remove(c, EndEvicted)
 		return
 	}
-	victim := t.settle(&t.closed)
-	if victim == nil {
-		victim = t.settle(&t.open)
-	}
-	if victim != nil {
-		t.stats.Evicted++
-		t.remove(victim, EndEvicted)
-	}
+	t.stats.Evicted--
 }

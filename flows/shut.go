@@ -3,7 +3,7 @@ package flows
 import "time"
 
 // shut is a closed connection's compact record (128 bytes instead of a
-// 1.6 KiB Conn). A connection that is reset or closed by both sides, has
+// 960-byte Conn). A connection that is reset or closed by both sides, has
 // been quiet for Config.CompactAfter and that the Hooks no longer keep
 // (Hooks.Keep: no verdict of it undecided) is shrunk to one; it stays in
 // the table until Config.ClosedTimeout after its last packet, so that late

@@ -27,9 +27,9 @@ type Config struct {
 	// Zero means 500 ms.
 	CompactAfter time.Duration
 	// MaxConns caps the number of tracked connections, compact records
-	// included; when full, the oldest half-open connection is evicted, else
-	// the oldest compact closed one, else the least recently active.
-	// Zero means 1,000,000.
+	// included; when full, a closed connection is evicted, else the oldest
+	// half-open one, else the least recently active (makeRoom). Zero means
+	// 1,000,000.
 	MaxConns int
 	// NoCompact keeps every connection whole: no half-open or closed
 	// connection is held in a compact record. The verdicts are the same
@@ -87,9 +87,9 @@ type TableStats struct {
 // Table tracks TCP connections. It is not safe for concurrent use.
 //
 // Memory follows the number of open connections: each is a fixed-size Conn
-// (about 1.6 KiB, most of it the reassembled first bytes), recycled through
-// a free list, so the per-packet path allocates nothing once the table has
-// grown to its working size. A half-open connection (a SYN and nothing
+// of 960 bytes, its streams' first bytes in the table's head store
+// (heads.go), recycled through a free list, so the per-packet path
+// allocates nothing once the table has grown to its working size. A half-open connection (a SYN and nothing
 // back) is held in a 96-byte record until its next packet (syn.go), and a
 // closed one in a 128-byte record once quiet (shut.go). Records hold no
 // pointers and link each other by ref, so their slabs are not scanned by

@@ -1,6 +1,9 @@
 package main
 
-import "github.com/gopacket/gopacket/pcapgo"
+import (
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
 
 // The state mode is the lean per-connection tracker the one-core target
 // of docs/performance.md is held against: the decode mode plus, per
@@ -52,19 +55,16 @@ func runState(r *pcapgo.Reader) (result, error) {
 		}
 		res.TCP++
 		var (
-			k       key
-			di      int
-			ttl     uint8
-			id      uint16
-			tcp     = &p.tcp
-			t       = ci.Timestamp.UnixNano()
-			payload = uint32(len(tcp.Payload))
+			k   key
+			di  int
+			ttl uint8
+			id  uint16
 		)
 		if v6 {
-			k, di = makeKey(p.ip6.SrcIP, p.ip6.DstIP, tcp.SrcPort, tcp.DstPort)
+			k, di = makeKey(p.ip6.SrcIP, p.ip6.DstIP, p.tcp.SrcPort, p.tcp.DstPort)
 			ttl = p.ip6.HopLimit
 		} else {
-			k, di = makeKey(p.ip4.SrcIP, p.ip4.DstIP, tcp.SrcPort, tcp.DstPort)
+			k, di = makeKey(p.ip4.SrcIP, p.ip4.DstIP, p.tcp.SrcPort, p.tcp.DstPort)
 			ttl, id = p.ip4.TTL, p.ip4.Id
 		}
 		all[k] = struct{}{}
@@ -73,51 +73,58 @@ func runState(r *pcapgo.Reader) (result, error) {
 			fs = &stateFlow{client: -1, rstFrom: -1}
 			live[k] = fs
 		}
-		ds := &fs.d[di]
-		if ds.pkts == 0 {
-			ds.firstTTL, ds.firstT, ds.isn = ttl, t, tcp.Seq
-		} else {
-			if ttl != ds.ttl {
-				ds.ttlChanges++
-			}
-			if id-ds.lastID > 64 {
-				ds.idJumps++
-			}
-		}
-		ds.pkts++
-		ds.ttl, ds.lastID, ds.lastT = ttl, id, t
-		ds.bytes += uint64(payload)
-		end := tcp.Seq + payload
-		if tcp.SYN || tcp.FIN {
-			end++
-		}
-		if int32(end-ds.nextSeq) > 0 || ds.pkts == 1 {
-			ds.nextSeq = end
-		}
-		if tcp.ACK {
-			ds.lastAck = tcp.Ack
-		}
-		switch {
-		case tcp.SYN && !tcp.ACK:
-			fs.synT, fs.client, ds.syn = t, int8(di), true
-		case tcp.SYN && tcp.ACK:
-			fs.synAckT, ds.syn = t, true
-			if fs.client < 0 {
-				fs.client = int8(1 - di)
-			}
-		case fs.ackT == 0 && fs.synAckT != 0 && int(fs.client) == di:
-			fs.ackT = t
-		}
-		if payload > 0 && fs.firstReqLen == 0 && (fs.client < 0 || int(fs.client) == di) {
-			fs.firstReqLen = uint8(copy(fs.firstReq[:], tcp.Payload))
-		}
-		ds.fin = ds.fin || tcp.FIN
-		switch {
-		case tcp.RST:
-			ds.rst, fs.rstFrom = true, int8(di)
-			delete(live, k)
-		case fs.d[0].fin && fs.d[1].fin && tcp.ACK && payload == 0 && !tcp.FIN:
+		if fs.update(&p.tcp, di, ttl, id, ci.Timestamp.UnixNano()) {
 			delete(live, k)
 		}
 	}
+}
+
+// update records a segment sent in direction di at t, and reports whether
+// it ends the connection: a RST, or an ACK after both FINs.
+func (fs *stateFlow) update(tcp *layers.TCP, di int, ttl uint8, id uint16, t int64) (done bool) {
+	payload := uint32(len(tcp.Payload))
+	ds := &fs.d[di]
+	if ds.pkts == 0 {
+		ds.firstTTL, ds.firstT, ds.isn = ttl, t, tcp.Seq
+	} else {
+		if ttl != ds.ttl {
+			ds.ttlChanges++
+		}
+		if id-ds.lastID > 64 {
+			ds.idJumps++
+		}
+	}
+	ds.pkts++
+	ds.ttl, ds.lastID, ds.lastT = ttl, id, t
+	ds.bytes += uint64(payload)
+	end := tcp.Seq + payload
+	if tcp.SYN || tcp.FIN {
+		end++
+	}
+	if int32(end-ds.nextSeq) > 0 || ds.pkts == 1 {
+		ds.nextSeq = end
+	}
+	if tcp.ACK {
+		ds.lastAck = tcp.Ack
+	}
+	switch {
+	case tcp.SYN && !tcp.ACK:
+		fs.synT, fs.client, ds.syn = t, int8(di), true
+	case tcp.SYN && tcp.ACK:
+		fs.synAckT, ds.syn = t, true
+		if fs.client < 0 {
+			fs.client = int8(1 - di)
+		}
+	case fs.ackT == 0 && fs.synAckT != 0 && int(fs.client) == di:
+		fs.ackT = t
+	}
+	if payload > 0 && fs.firstReqLen == 0 && (fs.client < 0 || int(fs.client) == di) {
+		fs.firstReqLen = uint8(copy(fs.firstReq[:], tcp.Payload))
+	}
+	ds.fin = ds.fin || tcp.FIN
+	if tcp.RST {
+		ds.rst, fs.rstFrom = true, int8(di)
+		return true
+	}
+	return fs.d[0].fin && fs.d[1].fin && tcp.ACK && payload == 0 && !tcp.FIN
 }
