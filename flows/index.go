@@ -7,9 +7,10 @@ import (
 )
 
 // index maps Keys to connections: an open-addressing hash table with
-// linear probing and backward-shift deletion (no tombstones). Each slot
-// holds the key's hash next to the connection's handle, so a probe compares
-// 8 bytes and reads the 36-byte key from the record only on a hash match,
+// linear probing and backward-shift deletion (no tombstones). Each 8-byte
+// slot holds 32 bits of the key's hash (its tag) next to the connection's
+// handle, so a probe compares 4 bytes and reads the 36-byte key from the
+// record only on a tag match,
 // where the caller is about to read the record anyway (Table.find). It
 // replaced a map[Key]*Conn whose hashing and key comparisons were a third
 // of the per-packet cost of the table at 50k open connections. The slots
@@ -36,9 +37,13 @@ func NewHasher() Hasher {
 }
 
 type slot struct {
-	h uint64 // the key's hash with the low bit set; 0 = empty
-	x handle
+	h uint32 // the tag: bits 7 to 38 of the key's hash (tagOf); its home slot is h & mask
+	x handle // 0 = empty
 }
+
+// tagOf returns the tag of hash h. The index uses bits 7 and up of the
+// hash: Sharded picks a worker by bits 40 and up.
+func tagOf(h uint64) uint32 { return uint32(h >> 7) }
 
 // handle names a connection's record in its table: the record's kind in
 // the top two bits (a full Conn, a half-open or a closed connection's
@@ -89,12 +94,17 @@ func (x *index) put(c handle, h uint64) {
 	if 4*(x.n+1) > 3*len(x.slots) {
 		x.grow()
 	}
+	x.putTag(c, tagOf(h))
+}
+
+// putTag adds c under tag (room is there).
+func (x *index) putTag(c handle, tag uint32) {
 	mask := uint64(len(x.slots) - 1)
-	i := h >> 7 & mask
-	for x.slots[i].h != 0 {
+	i := uint64(tag) & mask
+	for x.slots[i].x != 0 {
 		i = (i + 1) & mask
 	}
-	x.slots[i] = slot{h: h, x: c}
+	x.slots[i] = slot{h: tag, x: c}
 	x.n++
 }
 
@@ -102,7 +112,7 @@ func (x *index) put(c handle, h uint64) {
 // connection in another record.
 func (x *index) replace(from, to handle, h uint64) {
 	mask := uint64(len(x.slots) - 1)
-	for i := h >> 7 & mask; x.slots[i].h != 0; i = (i + 1) & mask {
+	for i := uint64(tagOf(h)) & mask; x.slots[i].x != 0; i = (i + 1) & mask {
 		if x.slots[i].x == from {
 			x.slots[i].x = to
 			return
@@ -114,20 +124,20 @@ func (x *index) replace(from, to handle, h uint64) {
 // that probed past its slot (Knuth's algorithm R, TAOCP 6.4).
 func (x *index) del(c handle, h uint64) {
 	mask := uint64(len(x.slots) - 1)
-	i := h >> 7 & mask
+	i := uint64(tagOf(h)) & mask
 	for x.slots[i].x != c {
-		if x.slots[i].h == 0 {
+		if x.slots[i].x == 0 {
 			return // not present
 		}
 		i = (i + 1) & mask
 	}
 	for j := (i + 1) & mask; ; j = (j + 1) & mask {
 		s := x.slots[j]
-		if s.h == 0 {
+		if s.x == 0 {
 			break
 		}
 		// s may move to the hole at i unless its home lies cyclically in (i, j].
-		if home := s.h >> 7 & mask; (j-home)&mask >= (j-i)&mask {
+		if home := uint64(s.h) & mask; (j-home)&mask >= (j-i)&mask {
 			x.slots[i] = s
 			i = j
 		}
@@ -141,8 +151,8 @@ func (x *index) grow() {
 	x.slots = make([]slot, max(minSlots, 2*len(old)))
 	x.n = 0
 	for _, s := range old {
-		if s.h != 0 {
-			x.put(s.x, s.h)
+		if s.x != 0 {
+			x.putTag(s.x, s.h)
 		}
 	}
 }
@@ -150,7 +160,7 @@ func (x *index) grow() {
 // each calls f for every record, in slot order.
 func (x *index) each(f func(handle)) {
 	for _, s := range x.slots {
-		if s.h != 0 {
+		if s.x != 0 {
 			f(s.x)
 		}
 	}

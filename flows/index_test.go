@@ -95,13 +95,13 @@ func (x *index) get(k *Key, h uint64, keys map[handle]Key) handle {
 		return 0
 	}
 	mask := uint64(len(x.slots) - 1)
-	for i := h >> 7 & mask; ; i = (i + 1) & mask {
+	for i := uint64(tagOf(h)) & mask; ; i = (i + 1) & mask {
 		s := &x.slots[i]
-		if kk := keys[s.x]; s.h == h && kk.equal(k) {
-			return s.x
-		}
-		if s.h == 0 {
+		if s.x == 0 {
 			return 0
+		}
+		if kk := keys[s.x]; s.h == tagOf(h) && kk.equal(k) {
+			return s.x
 		}
 	}
 }

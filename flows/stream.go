@@ -40,6 +40,15 @@ func (t *Table) reassemble(c *Conn, d Side, p *capture.Packet) {
 	n := int(h.headN)
 	end := min(n+len(pl), capN)
 	s := t.headStore()
+	if n == 0 && digestHeads {
+		// The first bytes: when they decide the digest already, keep only it.
+		if keep, ok := headDigest(d, pl[:end], end == capN); ok {
+			c.hb[d] = s.resize(c.hb[d], keep, 0, false)
+			h.headN = uint16(copy(s.bytes(c.hb[d]), pl[:keep]))
+			h.headDone = true
+			return
+		}
+	}
 	c.hb[d] = s.resize(c.hb[d], end, n, true)
 	head := s.bytes(c.hb[d])
 	h.headN = uint16(n + copy(head[n:end], pl))

@@ -233,14 +233,14 @@ func (t *Table) find(k *Key, h uint64) handle {
 	if x.slots == nil {
 		return 0
 	}
-	mask := uint64(len(x.slots) - 1)
-	for i := h >> 7 & mask; ; i = (i + 1) & mask {
+	mask, tag := uint64(len(x.slots)-1), tagOf(h)
+	for i := uint64(tag) & mask; ; i = (i + 1) & mask {
 		s := &x.slots[i]
-		if s.h == h && t.keyOf(s.x).equal(k) {
-			return s.x
-		}
-		if s.h == 0 {
+		if s.x == 0 {
 			return 0
+		}
+		if s.h == tag && t.keyOf(s.x).equal(k) {
+			return s.x
 		}
 	}
 }
@@ -420,11 +420,11 @@ func (t *Table) Touch(k *Key, h uint64) uint64 {
 	if x.slots == nil {
 		return 0
 	}
-	s := &x.slots[h>>7&uint64(len(x.slots)-1)]
-	v := s.h
-	if v == 0 {
+	s := &x.slots[uint64(tagOf(h))&uint64(len(x.slots)-1)]
+	if s.x == 0 {
 		return 0
 	}
+	v := uint64(s.h)
 	switch r := s.x.ref(); s.x.kind() {
 	case kindConn:
 		c := t.full.at(r)
