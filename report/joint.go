@@ -100,7 +100,7 @@ func alignText(in rstanalysis.InputAlignment) string {
 	if !in.Aligned {
 		clock = "clock not aligned"
 	}
-	return fmt.Sprintf("%s, %s, %d connections matched, %d unmatched", role, clock, in.Matched, in.Unmatched)
+	return fmt.Sprintf("%s, %s, %s matched, %d unmatched", role, clock, plural(in.Matched, "connection"), in.Unmatched)
 }
 
 func msText(d time.Duration) string {
