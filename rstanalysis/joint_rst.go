@@ -146,7 +146,10 @@ func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
 		}
 	}
 	if !j.align[a] || !j.align[b] {
-		return false
+		// No clock: near a packet both saw, on its timestamps' offset.
+		d0, ok := j.anyD[pathKey{jc, a, b}]
+		d := rb.t.Sub(ra.t) - d0
+		return ok && ra.ttl == rb.ttl && d >= -pathLag && d <= pathLag
 	}
 	dt := j.at(b, rb.t).Sub(j.at(a, ra.t))
 	u := j.unc[a] + j.unc[b] + pathLag
