@@ -83,7 +83,7 @@ func jointLines(s Summary) [][2]string {
 	for i, in := range s.Inputs {
 		names[i] = clean(filepath.Base(in))
 	}
-	ls := [][2]string{{"read together", "frames per event listed as " + strings.Join(names, " | ")}}
+	ls := [][2]string{{"together", "frames per event listed as " + strings.Join(names, " | ")}}
 	for _, in := range s.Joint.Inputs {
 		ls = append(ls, [2]string{"", clean(filepath.Base(in.File)) + ": " + alignText(in)})
 	}
