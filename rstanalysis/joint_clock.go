@@ -81,7 +81,7 @@ func (j *joint) timingOrder(jc *jconn, a, b int) int {
 	var minC, maxC, minS, maxS time.Duration
 	var nc, ns int
 	pairSegs(jc.c[a], jc.c[b], func(sa, sb *traceSeg) {
-		d := sb.t.Sub(sa.t)
+		d := time.Duration(sb.t - sa.t)
 		if _, ok := j.anyD[pathKey{jc, a, b}]; !ok {
 			j.anyD[pathKey{jc, a, b}] = d
 		}
@@ -178,8 +178,8 @@ func (j *joint) measure(jc *jconn, a, b int, bo *bounds) {
 		if !ok {
 			return
 		}
-		d := sb.t.Sub(sa.t) // b's timestamp minus a's
-		if from == a {      // offset(b-a) <= d
+		d := time.Duration(sb.t - sa.t) // b's timestamp minus a's
+		if from == a {                  // offset(b-a) <= d
 			bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
 			j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))
 		} else { // offset(b-a) >= d

@@ -32,7 +32,7 @@ type Trace struct {
 
 // traceSegs and traceRSTs bound what a Trace keeps of one connection.
 const (
-	traceSegs = 24
+	traceSegs = 16
 	traceRSTs = 32
 	// digestBytes is how much of a payload its digest covers.
 	digestBytes = 64
@@ -40,13 +40,13 @@ const (
 
 // traceSeg is one segment of a traced connection, as the capture saw it.
 type traceSeg struct {
-	t       time.Time
+	t       int64 // Unix nanoseconds
 	frame   uint64
 	dir     Side
 	flags   capture.Flags
 	seq     uint32
 	ack     uint32
-	length  int
+	length  uint32
 	ttl     uint8
 	ipid    uint16
 	hasIPID bool
@@ -130,8 +130,8 @@ func (c *traceConn) add(p *capture.Packet) {
 		c.first[d] = p.Time
 	}
 	c.last[d] = p.Time
-	s := traceSeg{t: p.Time, frame: p.Frame, dir: d, flags: p.Flags, seq: p.Seq, ack: p.Ack,
-		length: p.PayloadLen, ttl: p.TTL, ipid: p.IPID, hasIPID: p.HasIPID, digest: digest(p.Payload())}
+	s := traceSeg{t: p.Time.UnixNano(), frame: p.Frame, dir: d, flags: p.Flags, seq: p.Seq, ack: p.Ack,
+		length: uint32(p.PayloadLen), ttl: p.TTL, ipid: p.IPID, hasIPID: p.HasIPID, digest: digest(p.Payload())}
 	rst := p.Flags&capture.RST != 0
 	if rst {
 		s.peerTop, s.peerSent = c.top[d.Peer()], c.sent[d.Peer()]
