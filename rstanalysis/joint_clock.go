@@ -20,7 +20,6 @@ type pathKey struct {
 type pathStat struct {
 	minD time.Duration
 	hops int
-	n    int
 }
 
 // bounds on the offset of one input's clock from another's.
@@ -195,11 +194,10 @@ func (j *joint) path(jc *jconn, from, to int, d time.Duration, hops int) {
 	k := pathKey{jc, from, to}
 	p := j.paths[k]
 	if p == nil {
-		j.paths[k] = &pathStat{minD: d, hops: hops, n: 1}
+		j.paths[k] = &pathStat{minD: d, hops: hops}
 		return
 	}
 	p.minD = min(p.minD, d)
-	p.n++
 }
 
 func minDur(cur, d time.Duration, has bool) time.Duration {

@@ -72,7 +72,6 @@ type traceConn struct {
 	hasTTL [2]bool
 	segs   []traceSeg
 	rsts   []traceSeg
-	input  int // index of the input (set by Joint)
 }
 
 // NewTrace returns an empty Trace for the input named file.
@@ -176,22 +175,6 @@ func (c *traceConn) hops(d Side) int {
 	return flows.Hops(c.ttl[d])
 }
 
-// find returns the connection of t that the verdict v is about: the latest
-// with v's endpoints whose first packet is not after the RST.
-func (t *Trace) find(v *Verdict) *traceConn {
-	var best *traceConn
-	k := flows.KeyOf(&capture.Packet{Src: v.Client.Addr(), Dst: v.Server.Addr(), SrcPort: v.Client.Port(), DstPort: v.Server.Port()})
-	for _, c := range t.byKey[k] {
-		if c.rstAt(v.Frame) >= 0 {
-			return c
-		}
-		if f := c.start(); !f.After(v.Time) {
-			best = c
-		}
-	}
-	return best
-}
-
 // start is the time of c's first packet.
 func (c *traceConn) start() time.Time {
 	switch {
@@ -201,24 +184,6 @@ func (c *traceConn) start() time.Time {
 		return c.first[0]
 	}
 	return c.first[1]
-}
-
-// end is the time of c's last packet.
-func (c *traceConn) end() time.Time {
-	if c.last[0].After(c.last[1]) {
-		return c.last[0]
-	}
-	return c.last[1]
-}
-
-// rstAt returns the index in c.rsts of the RST at frame, or -1.
-func (c *traceConn) rstAt(frame uint64) int {
-	for i := range c.rsts {
-		if c.rsts[i].frame == frame {
-			return i
-		}
-	}
-	return -1
 }
 
 // flip swaps c's sides: the guess of which end is the client was the
