@@ -109,8 +109,9 @@ func msText(d time.Duration) string {
 
 // jsonJoint is the summary's "joint" object.
 type jsonJoint struct {
-	Inputs []jsonJointInput `json:"inputs"`
-	Pairs  []jsonJointPair  `json:"pairs"`
+	Connections int              `json:"connections"`
+	Inputs      []jsonJointInput `json:"inputs"`
+	Pairs       []jsonJointPair  `json:"pairs"`
 }
 
 type jsonJointInput struct {
@@ -135,7 +136,7 @@ func jsonJointOf(res *rstanalysis.JointResult) *jsonJoint {
 	if res == nil {
 		return nil
 	}
-	js := &jsonJoint{Inputs: []jsonJointInput{}, Pairs: []jsonJointPair{}}
+	js := &jsonJoint{Connections: res.Connections, Inputs: []jsonJointInput{}, Pairs: []jsonJointPair{}}
 	for _, in := range res.Inputs {
 		ji := jsonJointInput{Input: in.File, Role: in.Role, Matched: in.Matched, Unmatched: in.Unmatched}
 		if in.Aligned {

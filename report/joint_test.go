@@ -21,7 +21,7 @@ func jointVerdicts() []rstanalysis.Verdict {
 	cl, sv := netip.MustParseAddrPort("10.77.1.2:51366"), netip.MustParseAddrPort("10.77.2.2:8019")
 	v := func(file string, frame uint64, from rstanalysis.Side, o rstanalysis.Origin, c rstanalysis.Cause, ev uint64, s ...rstanalysis.Sighting) rstanalysis.Verdict {
 		return rstanalysis.Verdict{File: file, Frame: frame, Time: t0.Add(time.Duration(frame) * time.Millisecond),
-			Client: cl, Server: sv, From: from, Origin: o, Confidence: 0.99, Cause: c, Event: ev, Flags: "R", Sightings: s}
+			Client: cl, Server: sv, From: from, Origin: o, Confidence: 0.99, Cause: c, Event: ev, Flags: "R", Sightings: s, Conn: 1}
 	}
 	a, b := "a.pcap", "b.pcap"
 	return []rstanalysis.Verdict{
@@ -66,7 +66,7 @@ func TestJointJSON(t *testing.T) {
 	for _, k := range verdictKeys {
 		want = append(want, k.key)
 	}
-	want = append(want, "sightings")
+	want = append(want, "sightings", "conn")
 	for _, l := range lines[:3] {
 		if keys, _ := objectKeys(t, l); !slices.Equal(keys, want) {
 			t.Errorf("verdict keys %v\nwant %v", keys, want)
@@ -118,7 +118,7 @@ func checkJointDoc(t *testing.T, summaryLine string) {
 	in = in[:strings.Index(in, "}")+1]
 	pair := sub[strings.Index(sub, `"pairs":[{`)+len(`"pairs":[`):]
 	pair = pair[:strings.Index(pair, "}")+1]
-	want := append(append([]string{"sightings", "joint"}, keysOf(in)...), keysOf(pair)...)
+	want := append(append([]string{"sightings", "conn", "joint"}, keysOf(in)...), keysOf(pair)...)
 	if !slices.Equal(got, want) {
 		t.Errorf("docs/json.md, several inputs: keys %v\nwritten: %v", got, want)
 	}

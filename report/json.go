@@ -41,6 +41,8 @@ type jsonVerdict struct {
 	Filter    string   `json:"filter"`
 	// Sightings is written only by a joint read (several inputs).
 	Sightings []jsonSighting `json:"sightings,omitempty"`
+	// Conn is written only by a joint read, for a traced connection.
+	Conn int `json:"conn,omitempty"`
 }
 
 // jsonFinding is one element of "findings".
@@ -132,7 +134,7 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
 		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
-		Sightings: jsonSightings(v),
+		Sightings: jsonSightings(v), Conn: v.Conn,
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)

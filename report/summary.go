@@ -29,7 +29,10 @@ func headlines(d *digest) [][2]string {
 	if len(of) > 0 {
 		resets += ", of which " + strings.Join(of, " and ")
 	}
-	if d.s.Connections > 0 {
+	switch {
+	case d.s.Joint != nil:
+		resets += fmt.Sprintf(" (%s tracked)", plural(d.s.Joint.Connections, "connection"))
+	case d.s.Connections > 0:
 		resets += fmt.Sprintf(" (%s tracked)", plural(int(d.s.Connections), "connection"))
 	}
 	add("resets", resets)
@@ -184,13 +187,20 @@ func captureLines(s Summary, d *digest) [][2]string {
 	}
 	add("inputs", orDash(strings.Join(inputs, ", ")))
 	add("frames", u(s.Frames)+" read, "+u(s.TCPPackets)+" TCP")
-	conns := u(s.Connections) + " tracked, " + u(uint64(len(d.tl.conns))) + " reset, "
+	conns := u(s.Connections) + " tracked, "
+	if s.Joint != nil {
+		conns = u(uint64(s.Joint.Connections)) + " tracked (" + u(s.Connections) + " in the inputs together), "
+	}
+	conns += u(uint64(len(d.tl.conns))) + " reset, "
 	if s.MaxOpen > 0 {
 		conns += u(s.MaxOpen) + " at most at once, "
 	}
 	add("connections", conns+u(s.Evicted)+" evicted")
 	rsts := plural(d.tl.total, "RST") + " attributed"
-	if s.RSTs != uint64(d.tl.total) && s.Filter == "" {
+	switch {
+	case s.Joint != nil && s.Filter == "":
+		rsts += ", seen " + u(s.RSTs) + " times in the inputs together"
+	case s.RSTs != uint64(d.tl.total) && s.Filter == "":
 		rsts += " of " + u(s.RSTs) + " seen"
 	}
 	add("resets", rsts)

@@ -12,10 +12,20 @@ import (
 )
 
 // connKey names one connection across inputs. Two connections that reuse a
-// 4-tuple within one file count as one.
+// 4-tuple within one file count as one. In a joint read, conn (the
+// Verdict's Conn) names it in every input, under whatever addresses.
 type connKey struct {
 	file           string
 	client, server netip.AddrPort
+	conn           int
+}
+
+// connKeyOf is v's connection.
+func connKeyOf(v *rstanalysis.Verdict) connKey {
+	if v.Conn != 0 {
+		return connKey{conn: v.Conn}
+	}
+	return connKey{file: v.File, client: v.Client, server: v.Server}
 }
 
 // connSet counts distinct connections by a 64-bit seeded hash of their
@@ -80,7 +90,7 @@ func newTally() *tally {
 // whether v begins an event.
 func (t *tally) add(v *rstanalysis.Verdict, ev cellKey, first bool) {
 	o := originOf(v)
-	ck := maphash.Comparable(t.seed, connKey{v.File, v.Client, v.Server})
+	ck := maphash.Comparable(t.seed, connKeyOf(v))
 	t.total++
 	t.byOrigin[o]++
 	t.byCause[v.Cause]++

@@ -65,6 +65,9 @@ type PairMatch struct {
 type JointResult struct {
 	Inputs []InputAlignment
 	Pairs  []PairMatch
+	// Connections is the number of distinct connections the inputs traced:
+	// one seen in several inputs counts once.
+	Connections int
 	// Warnings are one-line notes for the summary.
 	Warnings []string
 }
@@ -89,7 +92,8 @@ type joint struct {
 // jconn is one connection as the inputs saw it: its traced connection in
 // each input, nil where it was not seen.
 type jconn struct {
-	c []*traceConn
+	c  []*traceConn
+	id int // 1, 2, … in the order the inputs first show it: Verdict.Conn
 }
 
 // ref is the first input's view of jc.
@@ -146,6 +150,7 @@ func Joint(traces []*Trace, verdicts [][]*Verdict, cfg JointConfig) JointResult 
 		}
 	}
 	j.match()
+	j.res.Connections = len(j.jconns)
 	j.clocks()
 	groups := j.sightings(verdicts)
 	for _, g := range groups {

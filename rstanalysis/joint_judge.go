@@ -114,6 +114,7 @@ func (j *joint) judge(g *rstGroup) {
 		v.Cause = cause
 		v.Findings = fs
 		v.Sightings = sights
+		v.Conn = g.jc.id
 	}
 }
 

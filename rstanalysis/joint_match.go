@@ -27,7 +27,7 @@ func (j *joint) match() {
 		for _, c := range t.conns {
 			jc := j.find(i, c, byKey, byISN)
 			if jc == nil {
-				jc = &jconn{c: make([]*traceConn, n)}
+				jc = &jconn{c: make([]*traceConn, n), id: len(j.jconns) + 1}
 				j.jconns = append(j.jconns, jc)
 			}
 			jc.c[i] = c

@@ -139,6 +139,11 @@ type Verdict struct {
 	// Event is a number shared by the event's sightings in every input.
 	// Nil for a single input.
 	Sightings []Sighting
+	// Conn numbers the RST's connection across the inputs of a joint read
+	// (1, 2, …): every verdict of one connection has the same Conn in
+	// every input, under whatever addresses a NAT gave it there. 0 for a
+	// single input, and for a RST whose connection was not traced.
+	Conn int
 	// held is the verdict in the making, while it waits for hindsight.
 	held *pending
 

@@ -58,7 +58,7 @@ func TestReadTogether(t *testing.T) {
 	if len(events) != 3 || !events[3][cl] || !events[3][sv] {
 		t.Errorf("events %v: want 3, the client kernel's (3) seen in both files", events)
 	}
-	if !strings.Contains(lines[len(lines)-1], `"joint":{"inputs":[{"input":"`+cl+`","role":"client"`) {
+	if !strings.Contains(lines[len(lines)-1], `"joint":{"connections":1,"inputs":[{"input":"`+cl+`","role":"client"`) {
 		t.Errorf("summary without the joint object: %s", lines[len(lines)-1])
 	}
 	for _, extra := range [][]string{{"-j", "3"}, {"-j", "1", "--vantage", cl + "=client", "--vantage", sv + "=server"}} {
