@@ -39,6 +39,16 @@ type jsonVerdict struct {
 	ConnState string   `json:"conn_state"`
 	History   string   `json:"history"`
 	Filter    string   `json:"filter"`
+	// Only on a revision (docs/json.md): absent on a verdict's first issue.
+	Revision int      `json:"revision,omitempty"`
+	Was      *jsonWas `json:"was,omitempty"`
+}
+
+// jsonWas is "was", what the issue a revision replaces said.
+type jsonWas struct {
+	Origin     string  `json:"origin"`
+	Cause      string  `json:"cause"`
+	Confidence float64 `json:"confidence"`
 }
 
 // jsonFinding is one element of "findings".
@@ -104,7 +114,11 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 	if err := j.check(); err != nil {
 		return err
 	}
-	if j.tl != nil {
+	switch {
+	case j.tl == nil:
+	case v.Revision > 0:
+		j.tl.revise(v, cellKey{}, cellKey{}, 0, false)
+	default:
 		j.tl.add(v, cellKey{originOf(v), v.Cause}, false)
 		if startsEvent(v) {
 			j.events++
@@ -129,6 +143,11 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
 		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
+	}
+	if v.Revision > 0 {
+		j.jv.Revision = v.Revision
+		j.jv.Was = &jsonWas{Origin: clampOrigin(v.Was.Origin).String(), Cause: v.Was.Cause.String(),
+			Confidence: confidence(v.Was.Confidence)}
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)

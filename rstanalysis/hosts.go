@@ -27,8 +27,11 @@ type Hosts struct {
 	// decided, so that any number of workers gives the same.
 	wanted map[hostAddr]bool
 	learnt map[hostAddr]learnt
-	// hindsight turns the wanted and learnt tables on (Config.Hindsight).
+	// hindsight turns the wanted and learnt tables on (Config.Hindsight,
+	// Config.Revise).
 	hindsight bool
+	// learned counts the references learnt for wanted addresses.
+	learned uint64
 }
 
 // learnt is what the table learnt of a wanted address after its RST: the
@@ -106,6 +109,9 @@ func (h *Hosts) Observe(p *capture.Packet) {
 // address's TTL and, when it has one, RTT.
 func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
 	l := h.learnt[a]
+	if l.ttlAt == 0 || l.rttAt == 0 && info.rtt > 0 {
+		h.learned++
+	}
 	if l.ttlAt == 0 {
 		l.ttl, l.ttlAt = info, at
 	}
