@@ -53,6 +53,8 @@ func addrOf(a netip.Addr) hostAddr { return hostAddr{a.As16(), uint8(a.BitLen())
 type hostInfo struct {
 	ttl    uint8
 	server bool          // seen answering a SYN (its latest was a SYN-ACK)
+	mac    [6]byte       // the link-layer next hop its SYNs and SYN-ACKs came through (capture.Packet.SrcMAC)
+	macs   uint8         // how many: 1, or 2 for more than one (a zero mac counts as one)
 	frame  uint64        // the packet the TTL was seen in
 	rtt    time.Duration // SYN to SYN-ACK, when the host answered a SYN
 }
@@ -98,7 +100,10 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if rtt == 0 && ok {
 		rtt = old.rtt
 	}
-	info := hostInfo{ttl: p.TTL, server: p.Flags&capture.ACK != 0, frame: p.Frame, rtt: rtt}
+	info := hostInfo{ttl: p.TTL, server: p.Flags&capture.ACK != 0, frame: p.Frame, rtt: rtt, mac: p.SrcMAC, macs: 1}
+	if ok && (old.macs > 1 || old.mac != p.SrcMAC) {
+		info.macs = 2
+	}
 	h.m[src] = info
 	if len(h.wanted) > 0 && h.wanted[src] {
 		h.learn(src, info, flows.NanosOf(p.Time))

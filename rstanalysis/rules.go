@@ -34,6 +34,8 @@ const (
 	RulePayload         RuleID = "payload.data"         // the RST carries data
 	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+	RulePathMACMismatch RuleID = "path.mac_mismatch"    // through another link-layer next hop than the sender's packets
+	RulePathMACMatch    RuleID = "path.mac_match"       // through the next hop of the sender's other connections
 
 	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
 	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
@@ -107,6 +109,8 @@ var Rules = [...]Rule{
 	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+	{ID: RulePathMACMismatch, Means: "made by another device on the capturing link", Source: "IEEE 802.3 source address; RFC 826 (one next hop per path)"},
+	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address", Soft: true},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},

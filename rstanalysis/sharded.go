@@ -361,6 +361,7 @@ func (s *Sharded) merge(r result) {
 // segments carry none, and the rest of Head is never read.
 func copyPacket(q, p *capture.Packet) {
 	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcMAC = p.SrcMAC
 	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
 	q.Encap, q.OuterTTL = p.Encap, p.OuterTTL
 	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
