@@ -30,6 +30,8 @@ type Hosts struct {
 	// hindsight turns the wanted and learnt tables on (Config.Hindsight,
 	// Config.Revise).
 	hindsight bool
+	// ipid profiles each address's IPv4 IDs (hostipid.go).
+	ipid map[hostAddr]ipidInfo
 	// learned counts the references learnt for wanted addresses.
 	learned uint64
 }
@@ -63,6 +65,8 @@ type hostInfo struct {
 type HostSnapshot struct {
 	src, dst     hostInfo
 	srcOK, dstOK bool
+	srcIPIDOK    bool
+	srcIPID      ipidInfo // the sender's IP ID profile
 }
 
 // maxHosts bounds the tables; past it they start afresh (a rare event that
@@ -72,11 +76,15 @@ const maxHosts = 1 << 17
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
 	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos),
-		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt)}
+		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt), ipid: make(map[hostAddr]ipidInfo)}
 }
 
-// Observe records p if it is a SYN or a SYN-ACK; other packets cost a branch.
+// Observe records p if it is a SYN or a SYN-ACK, and the IPv4 ID of any
+// packet but a RST (hostipid.go).
 func (h *Hosts) Observe(p *capture.Packet) {
+	if p.HasIPID && p.Flags&capture.RST == 0 {
+		h.observeIPID(p)
+	}
 	if p.Flags&(capture.SYN|capture.RST) != capture.SYN {
 		return
 	}
@@ -145,6 +153,7 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	src := addrOf(p.Src)
 	s.src, s.srcOK = h.m[src]
 	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
+	s.srcIPID, s.srcIPIDOK = h.ipid[src]
 	// Wanted: a sender never seen, or a server seen without its RTT; a
 	// client's own SYNs say all there is to learn of it.
 	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !h.wanted[src] {
