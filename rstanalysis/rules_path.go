@@ -18,25 +18,38 @@ import (
 // interfaces, where the next hop varies, say nothing; a tunnelled segment
 // or a link without MACs neither.
 func rulePath(pd *pending, c *flows.Conn, p *capture.Packet) {
+	if h, ok := pd.hosts.of(true); ok {
+		sender := &c.Half[pd.dir]
+		pathAgainst(pd, h, sender.Packets > uint64(sender.RSTs), "")
+	}
+}
+
+// pathAgainstHost compares the RST's next hop with what the host table
+// learnt of its sender after it, h (hindsight, a revision).
+func pathAgainstHost(pd *pending, h hostInfo) {
+	pathAgainst(pd, h, false, ", after this RST")
+}
+
+// pathAgainst compares the RST's next hop with h, what the host table knew
+// of the sender; own says the sender has packets of its own on the RST's
+// connection, and when is "" or ", after this RST".
+func pathAgainst(pd *pending, h hostInfo, own bool, when string) {
 	var none [6]byte
-	h, ok := pd.hosts.of(true)
-	if p.SrcMAC == none || !ok || h.macs != 1 || h.mac == none {
+	if pd.rst.mac == none || h.macs != 1 || h.mac == none {
 		return
 	}
-	sender := &c.Half[pd.dir]
-	own := sender.Packets > uint64(sender.RSTs) // the sender's own packets on this connection
-	if h.mac != p.SrcMAC {
+	if h.mac != pd.rst.mac {
 		w, where := moderate, "on other connections"
 		if own {
 			w, where = strong, "on this connection and before"
 		}
-		pd.fs.add(RulePathMACMismatch, w, on(h.frame), "came through link-layer next hop %s, but every SYN and SYN-ACK of the %s %s (the latest at frame %d) came through %s: made by another device on the capturing link",
-			macText(p.SrcMAC), pd.dir, where, h.frame, macText(h.mac))
+		pd.fs.add(RulePathMACMismatch, w, on(h.frame), "came through link-layer next hop %s, but every SYN and SYN-ACK of the %s %s (the latest at frame %d%s) came through %s: made by another device on the capturing link",
+			macText(pd.rst.mac), pd.dir, where, h.frame, when, macText(h.mac))
 		return
 	}
 	if !own {
-		pd.fs.add(RulePathMACMatch, 0, on(h.frame), "came through link-layer next hop %s, as the %s's packets on other connections (frame %d): the same path",
-			macText(p.SrcMAC), pd.dir, h.frame)
+		pd.fs.add(RulePathMACMatch, 0, on(h.frame), "came through link-layer next hop %s, as the %s's packets on other connections (frame %d%s): the same path",
+			macText(pd.rst.mac), pd.dir, h.frame, when)
 	}
 }
 

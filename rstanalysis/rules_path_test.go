@@ -112,3 +112,46 @@ func TestPathMAC(t *testing.T) {
 		})
 	}
 }
+
+// TestPathHindsight: a refusal before the server's first answered
+// connection is compared, in hindsight, with the next hop that connection
+// shows.
+func TestPathHindsight(t *testing.T) {
+	router, other := [6]byte{2, 0, 0, 0, 0, 1}, [6]byte{2, 0, 0, 0, 0, 0x99}
+	for _, tt := range []struct {
+		mac    [6]byte // the RST's
+		rule   RuleID
+		weight float64
+	}{{router, RulePathMACMatch, 0}, {other, RulePathMACMismatch, moderate}} {
+		refused := newConv(40000)
+		syn := refused.cli(capture.SYN, "")
+		r := refused.after(20*time.Millisecond).srv(capture.RST|capture.ACK, "")
+		r.Seq, r.Ack, r.SrcMAC = 0, syn.Seq+1, tt.mac
+		later := newConv(40001)
+		later.after(10 * time.Second).handshake().request()
+		for i := range later.pkts {
+			if later.pkts[i].Src == later.server.Addr() {
+				later.pkts[i].SrcMAC = router
+			}
+		}
+		var vs []Verdict
+		a := New(Config{Hindsight: time.Minute}, func(v *Verdict) { vs = append(vs, *v) })
+		pkts := merge(refused, later)
+		for i := range pkts {
+			a.Packet(&pkts[i])
+		}
+		a.Flush()
+		if len(vs) != 1 {
+			t.Fatalf("%d verdicts", len(vs))
+		}
+		found := false
+		for _, f := range vs[0].Findings {
+			if f.Rule == tt.rule && f.Weight == tt.weight && strings.Contains(f.Text, "after this RST") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("RST through %x: no %s of weight %v after this RST:\n  %s", tt.mac, tt.rule, tt.weight, strings.Join(vs[0].Texts(), "\n  "))
+		}
+	}
+}
