@@ -1,6 +1,7 @@
 package rstanalysis
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
@@ -36,16 +37,13 @@ const (
 )
 
 // observeIPID adds p, an IPv4 segment that is no RST, to its source's
-// profile.
+// profile. Every such packet comes here, so the profile is found through a
+// small cache of recent addresses before the map.
 func (h *Hosts) observeIPID(p *capture.Packet) {
-	src := addrOf(p.Src)
-	in, ok := h.ipid[src]
-	if !ok && len(h.ipid) >= maxHosts {
-		clear(h.ipid)
-	}
+	in := h.ipidOf(addrOf(p.Src))
 	dst := p.Dst.As4()
 	conn := p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3])
-	if ok && in.conn != conn && in.cross < ipidSaturate {
+	if in.n > 0 && in.conn != conn && in.cross < ipidSaturate {
 		in.cross++
 		if step := p.IPID - in.last; step >= 1 && step <= ipidHostStep {
 			in.small++
@@ -58,7 +56,44 @@ func (h *Hosts) observeIPID(p *capture.Packet) {
 		}
 	}
 	in.at, in.frame, in.last, in.conn = flows.NanosOf(p.Time), p.Frame, p.IPID, conn
-	h.ipid[src] = in
+}
+
+// ipidHot is the size of the cache of recent addresses' profiles.
+const ipidHot = 64
+
+// hotSlot caches the index of an address's profile in Hosts.ipids.
+type hotSlot struct {
+	a hostAddr
+	i int32 // index + 1; 0: empty
+}
+
+// ipidOf returns a's profile, a new one if none.
+func (h *Hosts) ipidOf(a hostAddr) *ipidInfo {
+	slot := &h.ipidHot[binary.LittleEndian.Uint32(a.a[12:16])*0x9e3779b1>>(32-6)]
+	if slot.i > 0 && slot.a == a {
+		return &h.ipids[slot.i-1]
+	}
+	i, ok := h.ipid[a]
+	if !ok {
+		if len(h.ipids) >= maxHosts {
+			clear(h.ipid)
+			h.ipids = h.ipids[:0]
+			h.ipidHot = [ipidHot]hotSlot{}
+		}
+		i = int32(len(h.ipids))
+		h.ipids = append(h.ipids, ipidInfo{})
+		h.ipid[a] = i
+	}
+	*slot = hotSlot{a: a, i: i + 1}
+	return &h.ipids[i]
+}
+
+// ipidSnapshot returns a copy of a's profile; ok is false for none.
+func (h *Hosts) ipidSnapshot(a hostAddr) (ipidInfo, bool) {
+	if i, ok := h.ipid[a]; ok {
+		return h.ipids[i], true
+	}
+	return ipidInfo{}, false
 }
 
 // global reports whether the host's IDs come from one counter for every

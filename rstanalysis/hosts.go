@@ -30,8 +30,11 @@ type Hosts struct {
 	// hindsight turns the wanted and learnt tables on (Config.Hindsight,
 	// Config.Revise).
 	hindsight bool
-	// ipid profiles each address's IPv4 IDs (hostipid.go).
-	ipid map[hostAddr]ipidInfo
+	// ipid indexes ipids, each address's IPv4 ID profile (hostipid.go);
+	// ipidHot caches recent ones.
+	ipid    map[hostAddr]int32
+	ipids   []ipidInfo
+	ipidHot [ipidHot]hotSlot
 	// learned counts the references learnt for wanted addresses.
 	learned uint64
 }
@@ -76,7 +79,7 @@ const maxHosts = 1 << 17
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
 	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos),
-		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt), ipid: make(map[hostAddr]ipidInfo)}
+		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt), ipid: make(map[hostAddr]int32)}
 }
 
 // Observe records p if it is a SYN or a SYN-ACK, and the IPv4 ID of any
@@ -153,7 +156,7 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	src := addrOf(p.Src)
 	s.src, s.srcOK = h.m[src]
 	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
-	s.srcIPID, s.srcIPIDOK = h.ipid[src]
+	s.srcIPID, s.srcIPIDOK = h.ipidSnapshot(src)
 	// Wanted: a sender never seen, or a server seen without its RTT; a
 	// client's own SYNs say all there is to learn of it.
 	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !h.wanted[src] {
