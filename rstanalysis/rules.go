@@ -3,20 +3,18 @@ package rstanalysis
 // The rule ids. The part before the dot is the concern (the evidence list
 // of the package doc), the part after what was found.
 const (
-	RuleSYNRefusal      RuleID = "syn.refusal"       // RST+ACK with ack = ISN+1 answers the SYN
-	RuleSYNBareRST      RuleID = "syn.bare_rst"      // a bare RST answers a SYN
-	RuleSYNBadAck       RuleID = "syn.bad_ack"       // RST+ACK to a SYN with ack ≠ ISN+1
-	RuleTTLNone         RuleID = "ttl.none"          // no packet of the sender to compare with
-	RuleTTLMatch        RuleID = "ttl.match"         // same TTL as the sender's packets
-	RuleTTLNear         RuleID = "ttl.near"          // one off the sender's packets
-	RuleTTLInitial      RuleID = "ttl.initial"       // an initial TTL where the sender is hops away
-	RuleTTLMismatch     RuleID = "ttl.mismatch"      // nearer or farther than the sender
-	RuleIPIDCopied      RuleID = "ipid.copied"       // the peer's last IP ID, copied
-	RuleIPIDFollows     RuleID = "ipid.follows"      // continues the sender's IP ID sequence
-	RuleIPIDJump        RuleID = "ipid.jump"         // jumps from the sender's IP ID sequence
-	RuleIPIDHostFits    RuleID = "ipid.host_follows" // follows the sender's global IP ID counter
-	RuleIPIDHostOdd     RuleID = "ipid.host_misfit"  // does not fit the sender's IP IDs across connections
-	RuleAfterSYNACK     RuleID = "after.syn_ack"     // the server's SYN-ACK came after a RST to the SYN
+	RuleSYNRefusal      RuleID = "syn.refusal"   // RST+ACK with ack = ISN+1 answers the SYN
+	RuleSYNBareRST      RuleID = "syn.bare_rst"  // a bare RST answers a SYN
+	RuleSYNBadAck       RuleID = "syn.bad_ack"   // RST+ACK to a SYN with ack ≠ ISN+1
+	RuleTTLNone         RuleID = "ttl.none"      // no packet of the sender to compare with
+	RuleTTLMatch        RuleID = "ttl.match"     // same TTL as the sender's packets
+	RuleTTLNear         RuleID = "ttl.near"      // one off the sender's packets
+	RuleTTLInitial      RuleID = "ttl.initial"   // an initial TTL where the sender is hops away
+	RuleTTLMismatch     RuleID = "ttl.mismatch"  // nearer or farther than the sender
+	RuleIPIDCopied      RuleID = "ipid.copied"   // the peer's last IP ID, copied
+	RuleIPIDFollows     RuleID = "ipid.follows"  // continues the sender's IP ID sequence
+	RuleIPIDJump        RuleID = "ipid.jump"     // jumps from the sender's IP ID sequence
+	RuleAfterSYNACK     RuleID = "after.syn_ack" // the server's SYN-ACK came after a RST to the SYN
 	RuleAfterContinues  RuleID = "after.data_continues"
 	RuleAfterPeerGoesOn RuleID = "after.peer_continues" // the receiver kept its connection
 	RuleBurstGFWStep    RuleID = "burst.gfw_step"       // seq jumps by 1460, 2920 or 4380 from the previous RST
@@ -38,6 +36,8 @@ const (
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
 	RulePathMACMismatch RuleID = "path.mac_mismatch"    // through another link-layer next hop than the sender's packets
 	RulePathMACMatch    RuleID = "path.mac_match"       // through the next hop of the sender's other connections
+	RuleIPIDHostFits    RuleID = "ipid.host_follows"    // follows the sender's global IP ID counter
+	RuleIPIDHostOdd     RuleID = "ipid.host_misfit"     // does not fit the sender's IP IDs across connections
 
 	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
 	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
