@@ -119,7 +119,7 @@ func (d *decoder) decode(data []byte, lt layers.LinkType, p *Packet) (decodeResu
 			return resultUndecodable, err
 		}
 	}
-	return d.fill(p)
+	return d.fill(p, data, lt)
 }
 
 // slow decodes frame into d.st with gopacket's DecodingLayerParser, which
@@ -132,8 +132,9 @@ func (d *decoder) slow(data []byte, lt layers.LinkType) error {
 	return parser.DecodeLayers(data, &d.decoded)
 }
 
-// fill turns what the layers left in d.st into p.
-func (d *decoder) fill(p *Packet) (decodeResult, error) {
+// fill turns what the layers left in d.st, decoding frame data of link
+// type lt, into p.
+func (d *decoder) fill(p *Packet, data []byte, lt layers.LinkType) (decodeResult, error) {
 	if !d.st.tcpOK {
 		if d.st.wantTCP {
 			// The IP header says TCP but the capture ends before it.
@@ -148,9 +149,12 @@ func (d *decoder) fill(p *Packet) (decodeResult, error) {
 	p.DstPort = binary.BigEndian.Uint16(h[2:4])
 	p.TTL = st.ttl
 	p.IPID, p.HasIPID, p.DF = st.ipid, st.hasIPID, st.df
-	p.Encap, p.OuterTTL = st.encap, 0
+	p.Encap, p.OuterTTL, p.SrcMAC = st.encap, 0, [6]byte{}
 	if st.nIP > 1 {
 		p.OuterTTL = st.outerTTL
+	}
+	if st.encap == EncapNone {
+		p.SrcMAC = srcMAC(data, lt)
 	}
 	p.Seq = binary.BigEndian.Uint32(h[4:8])
 	p.Ack = binary.BigEndian.Uint32(h[8:12])

@@ -210,8 +210,21 @@ func TestDecodeLinkTypes(t *testing.T) {
 			if p.HeadN > p.PayloadLen || p.HeadN > HeadLen {
 				t.Errorf("HeadN %d beyond PayloadLen %d or HeadLen", p.HeadN, p.PayloadLen)
 			}
+			// The link's source address: macA in every Ethernet and
+			// cooked frame built here, none on other links and through a
+			// tunnel.
+			var wantMAC [6]byte
+			switch tc.lt {
+			case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2:
+				if p.Encap == EncapNone {
+					copy(wantMAC[:], macA)
+				}
+			}
+			if p.SrcMAC != wantMAC {
+				t.Errorf("SrcMAC %x, want %x", p.SrcMAC, wantMAC)
+			}
 			got := p
-			got.Head = Packet{}.Head
+			got.Head, got.SrcMAC = Packet{}.Head, [6]byte{}
 			if got != tc.pkt {
 				t.Errorf("decoded\n got %+v\nwant %+v", got, tc.pkt)
 			}

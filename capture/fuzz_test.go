@@ -58,7 +58,7 @@ func agree(fast, slow *decoder, frame []byte, lt layers.LinkType) error {
 	slow.st = ipState{}
 	wantRes, wantErr := resultUndecodable, slow.slow(frame, lt)
 	if wantErr == nil {
-		wantRes, wantErr = slow.fill(&want)
+		wantRes, wantErr = slow.fill(&want, frame, lt)
 	}
 	if res != wantRes || fmt.Sprint(err) != fmt.Sprint(wantErr) {
 		return fmt.Errorf("link type %v: decode = %v, %v; the parser alone: %v, %v", lt, res, err, wantRes, wantErr)

@@ -105,3 +105,26 @@ func (m *mplsLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 func (m *mplsLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypeMPLS }
 func (m *mplsLayer) NextLayerType() gopacket.LayerType { return m.next }
 func (m *mplsLayer) LayerPayload() []byte              { return m.payload }
+
+// srcMAC returns the link-layer source address of a frame of link type lt
+// when it is a MAC-48: Ethernet's (bytes 6 to 11), or that of a Linux
+// cooked capture (SLL, SLL2) whose address length is 6 on an Ethernet-like
+// device (ARPHRD_ETHER); all zero otherwise.
+func srcMAC(data []byte, lt layers.LinkType) (mac [6]byte) {
+	const arphrdEther = 1
+	switch lt {
+	case layers.LinkTypeEthernet:
+		if len(data) >= 12 {
+			copy(mac[:], data[6:12])
+		}
+	case layers.LinkTypeLinuxSLL: // type, ARPHRD, address length, address (8), protocol
+		if len(data) >= 16 && binary.BigEndian.Uint16(data[2:4]) == arphrdEther && binary.BigEndian.Uint16(data[4:6]) == 6 {
+			copy(mac[:], data[6:12])
+		}
+	case layers.LinkTypeLinuxSLL2: // protocol, reserved, ifindex, ARPHRD, type, address length, address (8)
+		if len(data) >= 20 && binary.BigEndian.Uint16(data[8:10]) == arphrdEther && data[11] == 6 {
+			copy(mac[:], data[12:18])
+		}
+	}
+	return mac
+}

@@ -69,6 +69,13 @@ type Packet struct {
 
 	Src, Dst         netip.Addr
 	SrcPort, DstPort uint16
+	// SrcMAC is the frame's link-layer source address (IEEE 802 MAC-48):
+	// the next hop the packet came through, or the capturing host for one
+	// it sent. It is Ethernet's, or Linux cooked capture's when that
+	// address is 6 bytes long; all zero for a link with none (raw IP,
+	// loopback, PPP) and for a tunnelled segment, whose outer frame's
+	// address is the tunnel's.
+	SrcMAC [6]byte
 
 	// TTL is the IPv4 TTL or the IPv6 hop limit.
 	TTL uint8

@@ -45,6 +45,9 @@ func (c *csvWriter) Write(v *rstanalysis.Verdict) error {
 	if err := c.check(); err != nil {
 		return err
 	}
+	if v.Revision > 0 { // CSV lists each RST once, as first issued
+		return nil
+	}
 	if !c.header {
 		c.header = true
 		c.record(csvHeader)

@@ -160,6 +160,16 @@ func (fw *filterWriter) key(file string, frame uint64) uint64 {
 }
 
 func (fw *filterWriter) Write(v *rstanalysis.Verdict) error {
+	if v.Revision > 0 { // goes with its event as first issued
+		ev := v.Event
+		if !isFollower(v) {
+			ev = v.Frame
+		}
+		if _, ok := fw.kept[fw.key(v.File, ev)]; !ok {
+			return nil
+		}
+		return fw.w.Write(v)
+	}
 	fw.rsts++
 	ev, file := v.Event, v.File
 	if isJoint(v) { // events span the inputs

@@ -43,6 +43,16 @@ type jsonVerdict struct {
 	Sightings []jsonSighting `json:"sightings,omitempty"`
 	// Conn is written only by a joint read, for a traced connection.
 	Conn int `json:"conn,omitempty"`
+	// Only on a revision (docs/json.md): absent on a verdict's first issue.
+	Revision int      `json:"revision,omitempty"`
+	Was      *jsonWas `json:"was,omitempty"`
+}
+
+// jsonWas is "was", what the issue a revision replaces said.
+type jsonWas struct {
+	Origin     string  `json:"origin"`
+	Cause      string  `json:"cause"`
+	Confidence float64 `json:"confidence"`
 }
 
 // jsonFinding is one element of "findings".
@@ -109,7 +119,12 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 	if err := j.check(); err != nil {
 		return err
 	}
-	if j.tl != nil && !repeatSighting(v) {
+	switch {
+	case j.tl == nil:
+	case v.Revision > 0:
+		j.tl.revise(v, cellKey{}, cellKey{}, 0, false)
+	case repeatSighting(v):
+	default:
 		j.tl.add(v, cellKey{originOf(v), v.Cause}, false)
 		if startsEvent(v) {
 			j.events++
@@ -135,6 +150,11 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
 		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
 		Sightings: jsonSightings(v), Conn: v.Conn,
+	}
+	if v.Revision > 0 {
+		j.jv.Revision = v.Revision
+		j.jv.Was = &jsonWas{Origin: clampOrigin(v.Was.Origin).String(), Cause: v.Was.Cause.String(),
+			Confidence: confidence(v.Was.Confidence)}
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)

@@ -360,6 +360,9 @@ func TestJSONDocumented(t *testing.T) {
 	if got := section("## Summary line", "## Examples"); !slices.Equal(got, summaryKeys) {
 		t.Errorf("summary keys documented: %v\nwritten:                  %v", got, summaryKeys)
 	}
+	if got := section("### Revisions", "## Summary line"); !slices.Equal(got, []string{"revision", "was"}) {
+		t.Errorf("revision keys documented: %v", got)
+	}
 	if got := section("### `findings`", "**Rule ids.**"); !slices.Equal(got, []string{"rule", "weight", "text", "frames"}) {
 		t.Errorf("finding keys documented: %v", got)
 	}

@@ -32,6 +32,10 @@ func (m *markdownWriter) Write(v *rstanalysis.Verdict) error {
 	if !now {
 		return nil
 	}
+	if v.Revision > 0 { // a row of the table: the frame says it is a revision
+		r.frame = "revised: " + r.frame
+		r.origin += " (was " + clampOrigin(v.Was.Origin).String() + ")"
+	}
 	m.streamRow(&r)
 	return m.flush()
 }

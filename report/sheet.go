@@ -33,6 +33,9 @@ func newSheet(w io.Writer, opts Options) sheet {
 // for the caller to print now (now = true); with Options.RSTs it keeps the
 // row for Close (the first Options.MaxRows of them).
 func (s *sheet) take(v *rstanalysis.Verdict) (r row, now bool) {
+	if v.Revision > 0 {
+		return s.retake(v)
+	}
 	ev, starts := s.book.add(v)
 	if !repeatSighting(v) {
 		s.tally.add(v, ev, starts)

@@ -58,10 +58,12 @@ type cellKey struct {
 
 // cellTally counts the events of one origin and cause.
 type cellTally struct {
-	events  int
-	rsts    int // the events' RSTs, follow-ups included
-	conns   connSet
-	servers map[netip.AddrPort]struct{}
+	events int
+	rsts   int // the events' RSTs, follow-ups included
+	// conns and servers count the events by connection and by server, so
+	// that a revised event can leave the cell (revise.go).
+	conns   map[uint64]int32
+	servers map[netip.AddrPort]int32
 }
 
 // serverTally counts what one server endpoint saw.
@@ -104,7 +106,7 @@ func (t *tally) add(v *rstanalysis.Verdict, ev cellKey, first bool) {
 	s.rsts++
 	c := t.cells[ev]
 	if c == nil && first {
-		c = &cellTally{conns: make(connSet), servers: make(map[netip.AddrPort]struct{})}
+		c = &cellTally{conns: make(map[uint64]int32), servers: make(map[netip.AddrPort]int32)}
 		t.cells[ev] = c
 	}
 	if c != nil {
@@ -113,8 +115,8 @@ func (t *tally) add(v *rstanalysis.Verdict, ev cellKey, first bool) {
 	if first {
 		t.eventConns[ck] = struct{}{}
 		c.events++
-		c.conns[ck] = struct{}{}
-		c.servers[v.Server] = struct{}{}
+		c.conns[ck]++
+		c.servers[v.Server]++
 		s.events++
 		s.conns[ck] = struct{}{}
 		s.byOrigin[ev.origin]++

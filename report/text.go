@@ -34,6 +34,10 @@ func (t *textWriter) Write(v *rstanalysis.Verdict) error {
 	if !now {
 		return nil
 	}
+	if v.Revision > 0 {
+		t.str(strings.Join(wrap(revisedText(v, &r), t.opts.width(), "    "), "\n") + "\n")
+		return t.flush()
+	}
 	t.streamLine(&r)
 	return t.flush()
 }

@@ -15,6 +15,12 @@ type Config struct {
 	// RST (hindsight.go); zero means none (live capture, where a verdict is
 	// wanted as the RST happens).
 	Hindsight time.Duration
+	// Revise, when Hindsight is zero, is how long, in capture time, a
+	// verdict emitted without a reference for its sender stays open to a
+	// revision: when a later connection shows that host's TTL or RTT, the
+	// verdict is decided again and, if it changed, emitted again with the
+	// next Verdict.Revision (revise.go; a live capture). Zero means none.
+	Revise time.Duration
 	// Grace is how long, in capture time, a verdict waits after its RST for
 	// later packets that are evidence (the rules after.*: the claimed sender
 	// still sending, the genuine SYN-ACK arriving; Weaver et al., NDSS
@@ -51,6 +57,10 @@ type Config struct {
 // now and at most, expired, evicted, first seen mid-stream.
 type Stats = flows.TableStats
 
+// holdsBack reports whether verdicts lacking a reference for their sender
+// are marked for hindsight or a revision (pending.held).
+func (c *Config) holdsBack() bool { return c.Hindsight > 0 || c.Revise > 0 }
+
 func (c *Config) flows() flows.Config {
 	return flows.Config{IdleTimeout: c.IdleTimeout, MaxConns: c.MaxConns, Hasher: c.hasher,
 		CompactAfter: c.compactAfter, NoCompact: c.noCompact}
@@ -81,6 +91,7 @@ type Analyzer struct {
 	held []uint64
 	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
 	hs   *hindsight    // nil: verdicts go straight to emit
+	rv   *reviser      // Config.Revise; nil: none
 	// ahead holds the packets Packet holds back (cap touchAhead); touched
 	// keeps what Touch read.
 	ahead   []item
@@ -108,6 +119,10 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 		a.hosts.hindsight = true
 		a.hs = &hindsight{hosts: a.hosts, window: cfg.Hindsight, emit: emit}
 		a.emit = a.hs.add
+	} else if cfg.Revise > 0 && !cfg.heldOutside {
+		a.hosts.hindsight = true
+		a.rv = &reviser{hosts: a.hosts, window: cfg.Revise, emit: emit}
+		a.emit = a.rv.add
 	}
 	return a
 }
@@ -151,6 +166,9 @@ func (a *Analyzer) stepAhead() {
 	if n := len(a.ahead); n > 0 && a.hs != nil && a.hs.head < len(a.hs.queue) {
 		a.hs.advance(a.ahead[n-1].p.Time)
 	}
+	if n := len(a.ahead); n > 0 && a.rv != nil {
+		a.rv.advance(a.ahead[n-1].p.Time)
+	}
 	a.ahead = a.ahead[:0]
 }
 
@@ -193,7 +211,7 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 	}
 	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
 		if !pd.final && pd.gen == c.Gen() {
-			pd.finalize(c, a.cfg.Hindsight > 0)
+			pd.finalize(c, a.cfg.holdsBack())
 		}
 	}
 	a.byRef[r] = nil
@@ -300,7 +318,7 @@ func (a *Analyzer) releaseAt(now time.Time) {
 			if c.Gen() != pd.gen {
 				c = nil
 			}
-			pd.finalize(c, a.cfg.Hindsight > 0)
+			pd.finalize(c, a.cfg.holdsBack())
 		}
 		a.queue[a.head] = nil
 		a.head++

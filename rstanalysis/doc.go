@@ -10,7 +10,9 @@
 // race of packets that follow it (Weaver, Sommer and Paxson, NDSS 2009),
 // bursts of RSTs (Wang et al., IMC 2017), timing against the handshake's
 // round-trip legs, crafted flags and netfilter's shape, sequence numbers,
-// idle gaps, a payload, a RST with no connection around it (Zeek #1119). A
+// idle gaps, a payload, a RST with no connection around it (Zeek #1119),
+// the link-layer next hop and the IPv4 IDs of the sender across its
+// connections (rules_path.go, hostipid.go). A
 // verdict waits Config.Grace of capture time after its RST, because the
 // packets that follow are evidence, and is final when the input ends.
 //
@@ -54,6 +56,11 @@
 // hands each RST a snapshot, spreads connections over workers by their
 // 5-tuple and merges verdicts back into capture order, so the output is the
 // same for any number of workers.
+//
+// Offline (Config.Hindsight, hindsight.go) a verdict that lacked a
+// reference for its sender waits for the table to learn it from later
+// connections; live (Config.Revise, revise.go) it goes out at once and is
+// emitted again, with Verdict.Revision, when they settle it.
 //
 // # Several captures of one incident
 //

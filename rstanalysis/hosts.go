@@ -27,8 +27,16 @@ type Hosts struct {
 	// decided, so that any number of workers gives the same.
 	wanted map[hostAddr]bool
 	learnt map[hostAddr]learnt
-	// hindsight turns the wanted and learnt tables on (Config.Hindsight).
+	// hindsight turns the wanted and learnt tables on (Config.Hindsight,
+	// Config.Revise).
 	hindsight bool
+	// ipid indexes ipids, each address's IPv4 ID profile (hostipid.go);
+	// ipidHot caches recent ones.
+	ipid    map[hostAddr]int32
+	ipids   []ipidInfo
+	ipidHot [ipidHot]hotSlot
+	// learned counts the references learnt for wanted addresses.
+	learned uint64
 }
 
 // learnt is what the table learnt of a wanted address after its RST: the
@@ -50,6 +58,8 @@ func addrOf(a netip.Addr) hostAddr { return hostAddr{a.As16(), uint8(a.BitLen())
 type hostInfo struct {
 	ttl    uint8
 	server bool          // seen answering a SYN (its latest was a SYN-ACK)
+	mac    [6]byte       // the link-layer next hop its SYNs and SYN-ACKs came through (capture.Packet.SrcMAC)
+	macs   uint8         // how many: 1, or 2 for more than one (a zero mac counts as one)
 	frame  uint64        // the packet the TTL was seen in
 	rtt    time.Duration // SYN to SYN-ACK, when the host answered a SYN
 }
@@ -58,6 +68,8 @@ type hostInfo struct {
 type HostSnapshot struct {
 	src, dst     hostInfo
 	srcOK, dstOK bool
+	srcIPIDOK    bool
+	srcIPID      ipidInfo // the sender's IP ID profile
 }
 
 // maxHosts bounds the tables; past it they start afresh (a rare event that
@@ -67,11 +79,15 @@ const maxHosts = 1 << 17
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
 	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos),
-		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt)}
+		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt), ipid: make(map[hostAddr]int32)}
 }
 
-// Observe records p if it is a SYN or a SYN-ACK; other packets cost a branch.
+// Observe records p if it is a SYN or a SYN-ACK, and the IPv4 ID of any
+// packet but a RST (hostipid.go).
 func (h *Hosts) Observe(p *capture.Packet) {
+	if p.HasIPID && p.Flags&capture.RST == 0 {
+		h.observeIPID(p)
+	}
 	if p.Flags&(capture.SYN|capture.RST) != capture.SYN {
 		return
 	}
@@ -95,7 +111,10 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if rtt == 0 && ok {
 		rtt = old.rtt
 	}
-	info := hostInfo{ttl: p.TTL, server: p.Flags&capture.ACK != 0, frame: p.Frame, rtt: rtt}
+	info := hostInfo{ttl: p.TTL, server: p.Flags&capture.ACK != 0, frame: p.Frame, rtt: rtt, mac: p.SrcMAC, macs: 1}
+	if ok && (old.macs > 1 || old.mac != p.SrcMAC) {
+		info.macs = 2
+	}
 	h.m[src] = info
 	if len(h.wanted) > 0 && h.wanted[src] {
 		h.learn(src, info, flows.NanosOf(p.Time))
@@ -106,6 +125,9 @@ func (h *Hosts) Observe(p *capture.Packet) {
 // address's TTL and, when it has one, RTT.
 func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
 	l := h.learnt[a]
+	if l.ttlAt == 0 || l.rttAt == 0 && info.rtt > 0 {
+		h.learned++
+	}
 	if l.ttlAt == 0 {
 		l.ttl, l.ttlAt = info, at
 	}
@@ -134,6 +156,7 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	src := addrOf(p.Src)
 	s.src, s.srcOK = h.m[src]
 	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
+	s.srcIPID, s.srcIPIDOK = h.ipidSnapshot(src)
 	// Wanted: a sender never seen, or a server seen without its RTT; a
 	// client's own SYNs say all there is to learn of it.
 	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !h.wanted[src] {

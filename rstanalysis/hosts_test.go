@@ -17,14 +17,20 @@ func TestHostsHoldNoPointers(t *testing.T) {
 	ht := reflect.TypeOf(Hosts{})
 	for i := range ht.NumField() {
 		f := ht.Field(i)
-		if f.Type.Kind() == reflect.Bool {
+		if k := f.Type.Kind(); k == reflect.Bool || k == reflect.Uint64 {
 			continue
 		}
-		if f.Type.Kind() != reflect.Map {
-			t.Fatalf("Hosts.%s is not a map", f.Name)
+		var ps []string
+		switch f.Type.Kind() {
+		case reflect.Map:
+			ps = append(testenv.PointerFields("Hosts."+f.Name+" key", f.Type.Key()),
+				testenv.PointerFields("Hosts."+f.Name+" value", f.Type.Elem())...)
+		case reflect.Slice, reflect.Array:
+			ps = testenv.PointerFields("Hosts."+f.Name+" element", f.Type.Elem())
+		default:
+			t.Fatalf("Hosts.%s is not a map, a slice or an array", f.Name)
 		}
-		for _, p := range append(testenv.PointerFields("Hosts."+f.Name+" key", f.Type.Key()),
-			testenv.PointerFields("Hosts."+f.Name+" value", f.Type.Elem())...) {
+		for _, p := range ps {
 			t.Errorf("%s: it holds a pointer", p)
 		}
 	}

@@ -73,6 +73,52 @@ func TestMergedVantage(t *testing.T) {
 	}
 }
 
+// TestMergedVantageLive reads the merged lab captures as a live capture
+// would (no hindsight, revisions within 30 s): every RST's latest issue is
+// scored as TestMergedVantage scores hindsight's, and the refusals that go
+// out unknown are revised.
+func TestMergedVantageLive(t *testing.T) {
+	for _, vantage := range []string{"client.pcap", "router-in.pcapng"} {
+		caps, _ := filepath.Glob("../testdata/lab/*." + vantage)
+		pkts, truth := mergeLab(t, caps)
+		latest := map[uint64]rstanalysis.Verdict{}
+		revisions := 0
+		a := rstanalysis.New(rstanalysis.Config{Revise: 30 * time.Second, Grace: 100 * time.Millisecond}, func(v *rstanalysis.Verdict) {
+			if prev, ok := latest[v.Frame]; ok != (v.Revision > 0) || ok && v.Revision != prev.Revision+1 {
+				t.Errorf("frame %d: revision %d after %v", v.Frame, v.Revision, ok)
+			}
+			if v.Revision > 0 {
+				revisions++
+			}
+			latest[v.Frame] = *v
+		})
+		for i := range pkts {
+			a.Packet(&pkts[i])
+		}
+		a.Flush()
+		right, designed := 0, 0
+		for _, v := range latest {
+			row, ok := truth[truthKey(&v)]
+			if !ok {
+				continue
+			}
+			if o := v.Origin.String(); o != "unknown" && o != row.origin {
+				t.Errorf("%s: frame %d (%s → %s, %s): origin %v, truth %s", vantage, v.Frame, v.Client, v.Server, v.Cause, v.Origin, row.origin)
+			}
+			if !row.secondary {
+				designed++
+				if v.Origin.String() == row.origin {
+					right++
+				}
+			}
+		}
+		t.Logf("%s: %d designed RSTs: %d right at their latest issue; %d revisions", vantage, designed, right, revisions)
+		if right*100 < designed*98 || revisions == 0 {
+			t.Errorf("%s: %d of %d designed RSTs right, %d revisions; want at least 98%% and some revisions", vantage, right, designed, revisions)
+		}
+	}
+}
+
 type truthRow struct {
 	origin    string
 	secondary bool

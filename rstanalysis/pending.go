@@ -16,6 +16,7 @@ type rstPacket struct {
 	seq   uint32
 	ack   uint32
 	ttl   uint8
+	mac   [6]byte // capture.Packet.SrcMAC
 }
 
 // pending is a verdict in the making: the RST, what the connection looked
@@ -54,7 +55,7 @@ type pending struct {
 func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, snap *HostSnapshot) *pending {
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
 	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace), idleGap: a.idleGap(c),
-		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL}, witness: a.cfg.Witness}
+		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL, mac: p.SrcMAC}, witness: a.cfg.Witness}
 	if snap != nil {
 		pd.hosts = *snap
 	}
@@ -123,6 +124,7 @@ func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time) {
 	if pd.noTTLRef && ttlOK {
 		pd.fs = pd.fs.without(RuleTTLNone)
 		ttlAgainstHost(pd, ttl)
+		pathAgainstHost(pd, ttl)
 		pd.noTTLRef = false
 	}
 	if pd.waitsForClock() && rttOK {

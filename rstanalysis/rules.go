@@ -34,6 +34,10 @@ const (
 	RulePayload         RuleID = "payload.data"         // the RST carries data
 	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+	RulePathMACMismatch RuleID = "path.mac_mismatch"    // through another link-layer next hop than the sender's packets
+	RulePathMACMatch    RuleID = "path.mac_match"       // through the next hop of the sender's other connections
+	RuleIPIDHostFits    RuleID = "ipid.host_follows"    // follows the sender's global IP ID counter
+	RuleIPIDHostOdd     RuleID = "ipid.host_misfit"     // does not fit the sender's IP IDs across connections
 
 	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
 	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
@@ -95,6 +99,8 @@ var Rules = [...]Rule{
 	{ID: RuleIPIDCopied, Means: "an injector's signature", Source: "Cloudflare, SIGCOMM 2023"},
 	{ID: RuleIPIDFollows, Means: "sent on the sender's socket", Source: "Linux ip_select_ident"},
 	{ID: RuleIPIDJump, Means: "made elsewhere", Source: "Cloudflare, SIGCOMM 2023"},
+	{ID: RuleIPIDHostFits, Means: "sent by the host's stack", Source: "RFC 6864 §4; Cloudflare, SIGCOMM 2023", Soft: true},
+	{ID: RuleIPIDHostOdd, Means: "not made by the host's stack", Source: "RFC 6864 §4; Cloudflare, SIGCOMM 2023"},
 	{ID: RuleAfterSYNACK, Means: "the server had not refused", Source: "Weaver, Sommer, Paxson, NDSS 2009"},
 	{ID: RuleAfterContinues, Means: "the sender went on as if it had not reset", Source: "Weaver, Sommer, Paxson, NDSS 2009"},
 	{ID: RuleAfterPeerGoesOn, Means: "the receiver ignored the RST", Source: "RFC 5961 §3.2"},
@@ -115,6 +121,8 @@ var Rules = [...]Rule{
 	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+	{ID: RulePathMACMismatch, Means: "made by another device on the capturing link", Source: "IEEE 802.3 source address; RFC 826 (one next hop per path)"},
+	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address", Soft: true},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},

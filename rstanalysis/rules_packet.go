@@ -12,8 +12,8 @@ type atRST func(pd *pending, c *flows.Conn, p *capture.Packet)
 // rstRules run in this order when a RST arrives; the order breaks ties
 // between findings of equal weight in the verdict.
 var rstRules = [...]atRST{
-	ruleShape, ruleSYNAnswer, ruleIPID, ruleSeq, ruleBurst, ruleAckZero,
-	ruleTiming, ruleIdle, rulePayload, ruleVendor, ruleLone,
+	ruleShape, ruleSYNAnswer, ruleIPID, ruleIPIDHost, ruleSeq, ruleBurst, ruleAckZero,
+	ruleTiming, ruleIdle, rulePayload, ruleVendor, ruleLone, rulePath,
 }
 
 // ruleShape: flag combinations no stack sends, and the shape of a RST made

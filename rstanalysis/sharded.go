@@ -46,6 +46,7 @@ type Sharded struct {
 	watermark []uint64
 	emit      func(*Verdict)
 	hs        *hindsight // nil: merged verdicts go straight to emit
+	rv        *reviser   // Config.Revise; nil: none
 
 	local    *Analyzer // the caller's goroutine's share, nil for none; its results go as worker len(work)
 	localOut []Verdict // local's verdicts not yet merged
@@ -106,6 +107,11 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		s.hosts.hindsight = true
 		s.hs = &hindsight{hosts: s.hosts, window: cfg.Hindsight, emit: emit}
 		s.emit = s.hs.add
+	} else if cfg.Revise > 0 {
+		cfg.heldOutside = true
+		s.hosts.hindsight = true
+		s.rv = &reviser{hosts: s.hosts, window: cfg.Revise, emit: emit}
+		s.emit = s.rv.add
 	}
 	wcfg := cfg
 	if n == 1 {
@@ -188,6 +194,9 @@ func (s *Sharded) Packet(p *capture.Packet) {
 	s.hosts.Observe(p)
 	if s.hs != nil && s.hs.head < len(s.hs.queue) {
 		s.hs.advance(p.Time)
+	}
+	if s.rv != nil {
+		s.rv.advance(p.Time)
 	}
 	// The key and its hash pick the worker and spare it the hashing.
 	k := flows.KeyOf(p)
@@ -352,6 +361,7 @@ func (s *Sharded) merge(r result) {
 // segments carry none, and the rest of Head is never read.
 func copyPacket(q, p *capture.Packet) {
 	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcMAC = p.SrcMAC
 	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
 	q.Encap, q.OuterTTL = p.Encap, p.OuterTTL
 	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options

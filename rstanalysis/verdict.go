@@ -144,7 +144,17 @@ type Verdict struct {
 	// every input, under whatever addresses a NAT gave it there. 0 for a
 	// single input, and for a RST whose connection was not traced.
 	Conn int
-	// held is the verdict in the making, while it waits for hindsight.
+	// Revision is 0 for a verdict's first issue and n for its nth
+	// revision: in a live capture (Config.Revise) a verdict already emitted
+	// that evidence learnt later settles (its sender's TTL or RTT, from a
+	// later connection) is emitted again, for the same RST (File, Frame,
+	// Event), with its new origin, confidence, cause and findings.
+	Revision int
+	// Was is, on a revision, what the issue it replaces said; zero on a
+	// first issue.
+	Was Was
+	// held is the verdict in the making, while it waits for hindsight or,
+	// live, for a revision.
 	held *pending
 
 	// Vantage says where the capture was taken relative to this connection
@@ -159,6 +169,14 @@ type Verdict struct {
 	// Ladder is the connection's segments around the RST, for a sequence
 	// diagram; nil only in a Verdict made by hand.
 	Ladder *Ladder
+}
+
+// Was is what an earlier issue of a verdict said: its origin, cause and
+// confidence (Verdict.Was).
+type Was struct {
+	Origin     Origin
+	Cause      Cause
+	Confidence float64
 }
 
 // RuleID is the stable name of one piece of evidence, "ttl.mismatch" or

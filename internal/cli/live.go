@@ -26,6 +26,7 @@ type liveFlags struct {
 	kernel   string
 	metrics  string
 	bufferKB int
+	revise   time.Duration
 }
 
 // Tuning of the live pipeline.
@@ -57,6 +58,12 @@ evidence, as soon as the verdict is final: --grace after the RST, in capture
 time or wall-clock time, whichever comes first. Stop with Ctrl-C (or SIGTERM),
 --duration or --count: pending verdicts are decided and the summary tables
 printed.
+
+A verdict whose claimed sender had shown no packet of its own (a refused
+SYN to a server not seen before) is revised when a later connection, within
+--revise, shows that host's TTL or RTT: it is written again with
+"revision": n in JSON, as a "revised:" line in the table, and the summary
+counts the RST once, by its latest verdict.
 
 Needs root or CAP_NET_RAW. The snap length (default 512 bytes) keeps every
 header and the first bytes of each request; the kernel filters with the BPF
@@ -105,6 +112,7 @@ without the summary.`,
 	fl.StringVarP(&lf.write, "write", "w", "", "save the frames of every reset connection to this pcap file")
 	fl.BoolVar(&lf.noStatus, "no-status", false, "no status line on stderr (it is shown only when stderr is a terminal)")
 	fl.StringVar(&lf.kernel, "kernel", pipeline.KernelAuto, "the kernel's reason for each RST of this host (tracepoints): auto, on (or fail) or off")
+	fl.DurationVar(&lf.revise, "revise", 30*time.Second, "capture time a verdict whose sender showed no packet of its own stays open to a revision, when a later connection shows that host (0: none)")
 	fl.StringVar(&lf.metrics, "metrics", "", "serve Prometheus metrics on this address (\":10780\", \"127.0.0.1:10780\") at /metrics")
 	return cmd
 }
@@ -122,6 +130,8 @@ func (lf *liveFlags) check(af *analysisFlags, args []string) error {
 		return usagef("--snaplen must be at most %d bytes, libpcap's maximum (got %d)", maxSnapLen, lf.snaplen)
 	case lf.duration < 0:
 		return usagef("--duration must not be negative (got %v)", lf.duration)
+	case lf.revise < 0:
+		return usagef("--revise must not be negative (got %v)", lf.revise)
 	case lf.kernel != pipeline.KernelAuto && lf.kernel != pipeline.KernelOn && lf.kernel != pipeline.KernelOff:
 		return usagef("--kernel must be auto, on or off (got %q)", lf.kernel)
 	case lf.bufferKB < 0 || lf.bufferKB >= 1<<21: // libpcap takes an int of bytes
@@ -169,6 +179,7 @@ func runLive(cmd *cobra.Command, af *analysisFlags, lf *liveFlags, args []string
 		Count: lf.count, Duration: lf.duration, CancelEnds: true,
 		Status: !lf.noStatus && isTerminal(stderr), StatusWidth: termWidth(stderr)}
 	cfg := af.config()
+	cfg.Revise = lf.revise
 	wit, err := pipeline.OpenKernel(lf.kernel, stderr, af.grace)
 	if err != nil {
 		src.Close()

@@ -88,6 +88,9 @@ func New(cfg Config) *Metrics {
 
 // Verdict counts v (pipeline.Observer).
 func (m *Metrics) Verdict(v *rstanalysis.Verdict) {
+	if v.Revision > 0 { // counters count each RST once, by its first verdict
+		return
+	}
 	labels := prometheus.Labels{"origin": v.Origin.String(), "cause": v.Cause.String(), "phase": v.Phase.String(),
 		"vantage": Vantage(v.Vantage), "port": m.ports.of(v.Server.Port())}
 	m.rsts.With(labels).Inc()

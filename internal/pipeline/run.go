@@ -135,6 +135,9 @@ func (r *runner) write(v *rstanalysis.Verdict) {
 	if int(v.Origin) < len(r.counts.byOrigin) {
 		r.counts.byOrigin[v.Origin]++
 	}
+	if w := v.Was.Origin; v.Revision > 0 && int(w) < len(r.counts.byOrigin) {
+		r.counts.byOrigin[w]-- // a revision: the RST counts once, by its latest verdict
+	}
 	if r.opts.Observer != nil {
 		r.opts.Observer.Verdict(v)
 	}
