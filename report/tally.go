@@ -92,7 +92,7 @@ func newTally() *tally {
 // whether v begins an event.
 func (t *tally) add(v *rstanalysis.Verdict, ev cellKey, first bool) {
 	o := originOf(v)
-	ck := maphash.Comparable(t.seed, connKeyOf(v))
+	ck := t.connKey(v)
 	t.total++
 	t.byOrigin[o]++
 	t.byCause[v.Cause]++
