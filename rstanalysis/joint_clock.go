@@ -178,6 +178,9 @@ func (j *joint) measure(jc *jconn, a, b int, bo *bounds) {
 			return
 		}
 		d := time.Duration(sb.t - sa.t) // b's timestamp minus a's
+		if _, ok := j.anyD[pathKey{jc, a, b}]; !ok {
+			j.anyD[pathKey{jc, a, b}] = d
+		}
 		if from == a {                  // offset(b-a) <= d
 			bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
 			j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))

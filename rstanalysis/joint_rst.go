@@ -149,11 +149,37 @@ func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
 		// No clock: near a packet both saw, on its timestamps' offset.
 		d0, ok := j.anyD[pathKey{jc, a, b}]
 		d := time.Duration(rb.t-ra.t) - d0
-		return ok && ra.ttl == rb.ttl && d >= -pathLag && d <= pathLag
+		return ok && j.hopsFit(jc, a, b, ra, rb) && d >= -pathLag && d <= pathLag
 	}
 	dt := j.at(b, time.Unix(0, rb.t)).Sub(j.at(a, time.Unix(0, ra.t)))
 	u := j.unc[a] + j.unc[b] + pathLag
 	return dt >= -u && dt <= u
+}
+
+// hopsFit reports whether RSTs ra of input a and rb of input b, on jc,
+// have TTLs one packet could have: equal (the two captures on one link),
+// or, when the packets the other way showed the hops between the two
+// vantage points, fewer by those hops at the capture farther from the
+// sender (a path is most often as long both ways). It serves where no
+// packet of the RST's own direction measured the path: a refusal, whose
+// only packet from the server is the RST.
+func (j *joint) hopsFit(jc *jconn, a, b int, ra, rb *traceSeg) bool {
+	if ra.ttl == rb.ttl {
+		return true
+	}
+	from, to, ok := j.travels(jc, a, b, ra.dir)
+	if !ok {
+		return false
+	}
+	back := j.paths[pathKey{jc, to, from}]
+	if back == nil {
+		return false
+	}
+	sf, st := ra, rb
+	if from == b {
+		sf, st = rb, ra
+	}
+	return int(sf.ttl)-int(st.ttl) == back.hops
 }
 
 // jitter is how much sooner than the fastest packet from input from to

@@ -173,3 +173,31 @@ func TestRunJointLost(t *testing.T) {
 		t.Error("no verdict for the server's RST in its own capture")
 	}
 }
+
+// TestRunJointRefusalAlone: two captures that hold nothing but one refused
+// SYN cannot align their clocks (the SYN bounds the offset from one side
+// only), and the server's RST loses hops on its way: its two sightings are
+// still one packet (the hops the SYN lost the other way, near the time the
+// SYN gives), and the server's own capture proves it the server's.
+func TestRunJointRefusalAlone(t *testing.T) {
+	client := exchange(t0, 40000, 0)[6:] // the refused SYN to port 80 from 40001, and its RST
+	for i := range client {
+		client[i].Frame = uint64(i + 1)
+	}
+	server := serverView(client, 3*time.Second)
+	sink := &memSink{}
+	err := Run(context.Background(), []Input{input("client.pcap", newMemSource(client)), input("server.pcap", newMemSource(server))},
+		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true, Roles: map[string]string{"server.pcap": "server"}})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(sink.verdicts) != 2 {
+		t.Fatalf("%d verdicts, want the RST in each file", len(sink.verdicts))
+	}
+	for _, v := range sink.verdicts {
+		if len(v.Sightings) != 2 || v.Origin != rstanalysis.OriginServer || v.Confidence < 0.95 {
+			t.Errorf("%s frame %d: %s %.2f, sightings %v; want the server's, proven, seen in both files",
+				v.File, v.Frame, v.Origin, v.Confidence, v.Sightings)
+		}
+	}
+}
