@@ -181,7 +181,7 @@ func (j *joint) measure(jc *jconn, a, b int, bo *bounds) {
 		if _, ok := j.anyD[pathKey{jc, a, b}]; !ok {
 			j.anyD[pathKey{jc, a, b}] = d
 		}
-		if from == a {                  // offset(b-a) <= d
+		if from == a { // offset(b-a) <= d
 			bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
 			j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))
 		} else { // offset(b-a) >= d
