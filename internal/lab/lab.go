@@ -50,8 +50,12 @@ func (t *Topology) RunAll(ctx context.Context, scenarios []Scenario, out string,
 
 // Exported lists the vantages whose captures Export copies for a scenario:
 // the client and the router's client-facing side (pcapng) always, the
-// server too when an injector forges RSTs toward it.
+// server too when an injector forges RSTs toward it, and all four behind a
+// NAT (two 5-tuples for one connection).
 func Exported(s Scenario) []Vantage {
+	if s.NAT != "" {
+		return Vantages
+	}
 	vs := []Vantage{AtClient, AtRouterIn}
 	if s.Injector != nil {
 		vs = append(vs, AtServer)

@@ -145,10 +145,30 @@ func Scenarios() []Scenario {
 		Crash:        true,
 		Expect:       map[Origin]Label{OriginServer: {"idle", "stale_connection", sendServerNoSock}},
 		ExtraOutRsts: map[Role]int{Server: 1}})
+	// Last, so the other scenarios keep their ports: the router source-NATs
+	// the client toward the server, rewriting its address and port.
+	for _, f := range []Family{4, 6} {
+		sfx, nat := "", "10.77.2.1:40000-40100"
+		if f == 6 {
+			sfx, nat = "-v6", "[fd77:2::1]:40000-40100"
+		}
+		add(Scenario{Name: "nat-server-abort" + sfx, Family: f, NAT: nat,
+			Server:   fields("-mode abort-after-request"),
+			Client:   fields("-mode request"),
+			Expect:   map[Origin]Label{OriginServer: {"request", "server_abort", sendServerLinger}},
+			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
+	}
+	add(Scenario{Name: "nat-client-abort", NAT: "10.77.2.1:40000-40100",
+		Server:   fields("-mode slow-respond -wait 300ms"),
+		Client:   fields("-mode abort-before-response"),
+		Expect:   map[Origin]Label{OriginClient: {"request", "client_abort", sendClientLinger}},
+		Counters: []CounterCheck{{Client, "TcpExtTCPAbortOnData", 1}}})
 	return list
 }
 
-// ruleSpec fills the scenario's port into a rule.
-func (s Scenario) ruleSpec(r Rule) []string {
-	return append([]string{r.Chain}, fields(fmt.Sprintf(r.Spec, s.Port))...)
+// ruleArgv is the iptables command that appends (op "-A") or deletes (op
+// "-D") a rule, with the scenario's port filled in.
+func (s Scenario) ruleArgv(r Rule, op string) []string {
+	argv := []string{s.iptables(), op, r.Chain}
+	return append(argv, fields(fmt.Sprintf(r.Spec, s.Port))...)
 }
