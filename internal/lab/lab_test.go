@@ -108,7 +108,9 @@ func blindSpot(j Judged) (string, bool) {
 }
 
 // TestLab builds the lab, runs every scenario with captures at every
-// vantage, derives the ground truth, and scores rstscope against it.
+// vantage, derives the ground truth, and scores rstscope against it: each
+// capture alone (subtest single), then Pairs of captures read together
+// (subtest pairs).
 func TestLab(t *testing.T) {
 	topo := newTopology(t)
 	out := os.Getenv("LAB_OUT")
@@ -151,7 +153,8 @@ func TestLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("rstscope against the lab (right/wrong/unknown, phase right/total):\n%s", table.String())
-	assertScore(t, js)
+	t.Run("single", func(t *testing.T) { assertScore(t, js) })
+	t.Run("pairs", func(t *testing.T) { assertPairs(t, bin, results) })
 }
 
 // assertScore is the accuracy assertion: every RST at every vantage gets a
