@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,4 +77,114 @@ func assertPairs(t *testing.T, bin string, results []*Result) {
 	}
 	t.Logf("rstscope on pairs read together (right/wrong/unknown, proven/provable middlebox RSTs), %d reads in %v:\n%s",
 		len(runs), time.Since(start).Round(time.Millisecond), table.String())
+}
+
+// TestPairChecks runs the pair checks on hand-made verdicts: a consistent
+// pair passes, and each broken rule is reported.
+func TestPairChecks(t *testing.T) {
+	s := Scenario{Name: "inject-x", Injector: []string{"-mode", "rst"}}
+	a, b := "/d/x.client.pcap", "/d/x.server.pcap"
+	truth := map[Vantage][]TruthRow{
+		AtClient: {{Frame: 5, From: "server", Origin: OriginMiddlebox, Flags: "R", Seq: 9}},
+		AtServer: {{Frame: 7, From: "client", Origin: OriginMiddlebox, Flags: "R", Seq: 4},
+			{Frame: 8, From: "client", Origin: OriginClient, Secondary: true, Flags: "R", Seq: 4}},
+	}
+	clientRst := JointVerdict{Verdict: Verdict{Frame: 7, From: "client", Origin: "client"}, File: b, Event: 3,
+		Confidence: 0.9, Sightings: []Sighting{{b, 7}}}
+	build := func(vs ...JointVerdict) *PairRun {
+		pr := &PairRun{Scenario: s, Pair: Pair{AtClient, AtServer}, Files: [2]string{a, b},
+			Vantage: map[string]Vantage{a: AtClient, b: AtServer}, Joint: &Joint{Verdicts: vs},
+			Verdicts: map[Vantage]map[int]JointVerdict{AtClient: {}, AtServer: {}}}
+		byFile := map[Vantage][]Verdict{}
+		for _, v := range vs {
+			pr.Verdicts[pr.Vantage[v.File]][v.Frame] = v
+			byFile[pr.Vantage[v.File]] = append(byFile[pr.Vantage[v.File]], v.Verdict)
+		}
+		for _, vt := range []Vantage{AtClient, AtServer} {
+			pr.Judged = append(pr.Judged, Judge(s.Name, vt, truth[vt], byFile[vt])...)
+		}
+		return pr
+	}
+	good := []JointVerdict{
+		{Verdict: Verdict{Frame: 5, From: "server", Origin: "middlebox"}, File: a, Event: 1, Confidence: 0.95,
+			Sightings: []Sighting{{a, 5}}},
+		{Verdict: Verdict{Frame: 7, From: "client", Origin: "middlebox"}, File: b, Event: 2, Confidence: 0.7,
+			Findings: []JointFinding{{ProofRules[0]}}, Sightings: []Sighting{{b, 7}}},
+		{Verdict: Verdict{Frame: 8, From: "client", Origin: "client"}, File: b, Event: 3, Confidence: 0.9,
+			Sightings: []Sighting{{b, 8}}},
+	}
+	if ps, _ := build(good...).Problems(allowedPairUnknown); len(ps) != 0 {
+		t.Errorf("consistent pair: %q", ps)
+	}
+	for _, tc := range []struct {
+		name, want string
+		edit       func(vs []JointVerdict)
+	}{
+		{"event with two origins", "has 2 origins", func(vs []JointVerdict) { vs[2].Event = 2 }},
+		{"not proven", "not proven", func(vs []JointVerdict) { vs[1].Findings = nil }},
+		{"sightings without itself", "do not include itself", func(vs []JointVerdict) { vs[0].Sightings = nil }},
+		{"another packet sighted", "is another packet", func(vs []JointVerdict) {
+			vs[0].Sightings = []Sighting{{a, 5}, {b, 7}}
+			vs[1].Sightings = []Sighting{{b, 7}, {a, 5}}
+			vs[1].Event = 1
+		}},
+		{"wrong origin", "truth is from client origin middlebox", func(vs []JointVerdict) { vs[1] = clientRst }},
+	} {
+		vs := slices.Clone(good)
+		tc.edit(vs)
+		ps, _ := build(vs...).Problems(allowedPairUnknown)
+		if !strings.Contains(strings.Join(ps, "\n"), tc.want) {
+			t.Errorf("%s: problems %q, want one with %q", tc.name, ps, tc.want)
+		}
+	}
+}
+
+func TestProofExpected(t *testing.T) {
+	router := Scenario{Injector: []string{"-mode", "rst"}}
+	mbox := Scenario{Rules: []Rule{{Mbox, "FORWARD", ""}}}
+	fromServer := TruthRow{From: "server", Origin: OriginMiddlebox}
+	fromClient := TruthRow{From: "client", Origin: OriginMiddlebox}
+	for _, tc := range []struct {
+		s    Scenario
+		p    Pair
+		t    TruthRow
+		want bool
+	}{
+		{router, Pair{AtClient, AtServer}, fromServer, true},
+		{router, Pair{AtRouterIn, AtRouterOut}, fromServer, true},
+		{router, Pair{AtRouterIn, AtRouterOut}, fromClient, true},
+		{mbox, Pair{AtClient, AtRouterOut}, fromServer, false},
+		{mbox, Pair{AtClient, AtServer}, fromServer, true},
+		{router, Pair{AtClient, AtServer}, TruthRow{From: "server", Origin: OriginServer}, false},
+	} {
+		if got := ProofExpected(tc.s, tc.p, tc.t); got != tc.want {
+			t.Errorf("ProofExpected(forger at %v, %s, from %s origin %s) = %v", tc.s.forger(), tc.p, tc.t.From, tc.t.Origin, got)
+		}
+	}
+}
+
+func TestReadJoint(t *testing.T) {
+	in := `{"file":"a.pcap","frame":5,"origin":"middlebox","confidence":0.97,"event":1,"findings":[{"rule":"ttl.mismatch"}],"sightings":[{"file":"a.pcap","frame":5},{"file":"b.pcap","frame":9}]}
+{"summary":{"clocks":[{"file":"a.pcap","offset_ms":0,"uncertainty_ms":0,"matched":1,"unmatched":0},{"file":"b.pcap","offset_ms":7501.2,"uncertainty_ms":10.5,"matched":1,"unmatched":2}]}}
+`
+	j, err := ReadJoint(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(j.Verdicts) != 1 || j.Verdicts[0].Event != 1 || len(j.Verdicts[0].Sightings) != 2 || j.Verdicts[0].Findings[0].Rule != "ttl.mismatch" {
+		t.Errorf("verdicts %+v", j.Verdicts)
+	}
+	want := []InputClock{{"a.pcap", 0, 0, true, 1, 0}, {"b.pcap", 7501.2, 10.5, true, 1, 2}}
+	if !slices.Equal(j.Inputs, want) {
+		t.Errorf("clocks %+v, want %+v", j.Inputs, want)
+	}
+	pr := &PairRun{Scenario: Scenario{Name: "x"}, Pair: Pair{AtClient, AtServer}, Shift: clockShift, Joint: j,
+		Vantage: map[string]Vantage{"a.pcap": AtClient, "b.pcap": AtServer}}
+	if ps := pr.ClockProblems(); len(ps) != 0 {
+		t.Errorf("offset 7501.2 ± 10.5 ms for a 7.5 s shift: %q", ps)
+	}
+	pr.Shift = 7 * time.Second
+	if ps := pr.ClockProblems(); len(ps) != 1 {
+		t.Errorf("offset 7501.2 ± 10.5 ms for a 7 s shift: %q", ps)
+	}
 }
