@@ -1,8 +1,10 @@
 package lab
 
 import (
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -38,10 +40,35 @@ func allowedPairUnknown(pr *PairRun, j Judged) string {
 // judges each record against its own file's truth (PairRun.Problems); the
 // client+server pair is read a second time with the server's capture
 // shifted by clockShift, which must change nothing but the reported clock
-// offset.
+// offset. The reads run on every CPU.
 func assertPairs(t *testing.T, bin string, results []*Result) {
 	start := time.Now()
-	var runs []*PairRun
+	type job struct {
+		res   *Result
+		pair  Pair
+		shift time.Duration
+	}
+	var jobs []job
+	for _, r := range results {
+		for i, p := range Pairs {
+			jobs = append(jobs, job{r, p, 0})
+			if i == 0 {
+				jobs = append(jobs, job{r, p, clockShift})
+			}
+		}
+	}
+	runs := make([]*PairRun, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i, j := range jobs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			runs[i], errs[i] = ScorePair(t.Context(), bin, j.res, j.pair, j.shift)
+		})
+	}
+	wg.Wait()
 	report := func(problems, notes []string) {
 		for _, n := range notes {
 			t.Log(n)
@@ -50,26 +77,16 @@ func assertPairs(t *testing.T, bin string, results []*Result) {
 			t.Error(p)
 		}
 	}
-	for _, r := range results {
-		for i, p := range Pairs {
-			pr, err := ScorePair(t.Context(), bin, r, p, 0)
-			if err != nil {
-				t.Fatalf("%s %s: %v", r.Scenario.Name, p, err)
-			}
-			runs = append(runs, pr)
-			report(pr.Problems(allowedPairUnknown))
-			report(pr.ClockProblems(), nil)
-			if i != 0 {
-				continue
-			}
-			sh, err := ScorePair(t.Context(), bin, r, p, clockShift)
-			if err != nil {
-				t.Fatalf("%s %s shifted: %v", r.Scenario.Name, p, err)
-			}
-			runs = append(runs, sh)
-			report(SameVerdicts(pr, sh), nil)
-			report(sh.ClockProblems(), nil)
+	for i, pr := range runs {
+		if errs[i] != nil {
+			t.Fatalf("%s %s shifted %v: %v", jobs[i].res.Scenario.Name, jobs[i].pair, jobs[i].shift, errs[i])
 		}
+		if pr.Shift == 0 {
+			report(pr.Problems(allowedPairUnknown))
+		} else {
+			report(SameVerdicts(runs[i-1], pr), nil)
+		}
+		report(pr.ClockProblems(), nil)
 	}
 	var table strings.Builder
 	if err := WritePairTable(&table, runs); err != nil {
