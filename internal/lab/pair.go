@@ -97,24 +97,29 @@ func ReadJoint(r io.Reader) (*Joint, error) {
 	return j, sc.Err()
 }
 
-// parseClocks reads the per-input clocks of a summary (docs/json.md,
-// "Several inputs").
+// parseClocks reads the per-input clocks of a summary: its "joint" object's
+// "inputs" (docs/json.md), absent for a single input.
 func parseClocks(raw json.RawMessage) ([]InputClock, error) {
 	var s struct {
-		Clocks []struct {
-			File          string   `json:"file"`
-			OffsetMS      *float64 `json:"offset_ms"`
-			UncertaintyMS *float64 `json:"uncertainty_ms"`
-			Matched       int      `json:"matched"`
-			Unmatched     int      `json:"unmatched"`
-		} `json:"clocks"`
+		Joint *struct {
+			Inputs []struct {
+				Input         string   `json:"input"`
+				OffsetMS      *float64 `json:"offset_ms"`
+				UncertaintyMS *float64 `json:"uncertainty_ms"`
+				Matched       int      `json:"matched"`
+				Unmatched     int      `json:"unmatched"`
+			} `json:"inputs"`
+		} `json:"joint"`
 	}
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, fmt.Errorf("%w: summary: %w", ErrVerdictFormat, err)
 	}
+	if s.Joint == nil {
+		return nil, nil
+	}
 	var cs []InputClock
-	for _, c := range s.Clocks {
-		ic := InputClock{File: c.File, Matched: c.Matched, Unmatched: c.Unmatched}
+	for _, c := range s.Joint.Inputs {
+		ic := InputClock{File: c.Input, Matched: c.Matched, Unmatched: c.Unmatched}
 		if c.OffsetMS != nil && c.UncertaintyMS != nil {
 			ic.OffsetMS, ic.UncertaintyMS, ic.Known = *c.OffsetMS, *c.UncertaintyMS, true
 		}

@@ -182,7 +182,7 @@ func TestProofExpected(t *testing.T) {
 
 func TestReadJoint(t *testing.T) {
 	in := `{"file":"a.pcap","frame":5,"origin":"middlebox","confidence":0.97,"event":1,"findings":[{"rule":"ttl.mismatch"}],"sightings":[{"file":"a.pcap","frame":5},{"file":"b.pcap","frame":9}]}
-{"summary":{"clocks":[{"file":"a.pcap","offset_ms":0,"uncertainty_ms":0,"matched":1,"unmatched":0},{"file":"b.pcap","offset_ms":7501.2,"uncertainty_ms":10.5,"matched":1,"unmatched":2}]}}
+{"summary":{"rsts":1,"joint":{"inputs":[{"input":"a.pcap","role":"client","offset_ms":0,"uncertainty_ms":0,"matched":1,"unmatched":0},{"input":"b.pcap","role":"server","offset_ms":7501.2,"uncertainty_ms":10.5,"matched":1,"unmatched":2}],"pairs":[]}}}
 `
 	j, err := ReadJoint(strings.NewReader(in))
 	if err != nil {

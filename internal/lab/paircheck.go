@@ -10,9 +10,9 @@ import (
 )
 
 // ProofRules are the rule ids of the findings that prove a RST was made
-// between the ends by absence: the claimed sender's capture covers the
-// moment and holds no such RST, or holds packets that contradict it.
-var ProofRules = []string{"joint.absent", "joint.contradicted", "joint.syn_not_seen", "joint.hop_count"}
+// between the ends: a capture nearer the claimed sender covers the moment
+// and holds no such RST, or the connection never reached it.
+var ProofRules = []string{"joint.absent", "joint.conn_unseen"}
 
 // ProvenConfidence is the confidence from which a middlebox verdict counts
 // as proven without a proof finding.
