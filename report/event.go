@@ -46,9 +46,10 @@ type book struct {
 	follow  map[cellKey]int  // follow-up RSTs, by their own origin and cause
 	replies map[cellKey]int  // late-segment replies and their chains, by their own origin and cause
 	cells   map[cellKey]*sampler
-	best    map[rstanalysis.Cause]*event // each cause's representative: most confident, then first
-	asked   map[uint64]*event            // Options.Ladders: frame → its RST
-	limit   int                          // Options.maxRows: sample size per cell; -1 keeps all
+	best    map[rstanalysis.Cause]*event   // each cause's representative: most confident, then first
+	asked   map[uint64]*event              // Options.Ladders: frame → its RST
+	limit   int                            // Options.maxRows: sample size per cell; -1 keeps all
+	frames  map[uint64]map[string][]uint64 // joint reads: event key → input → frames
 }
 
 func newBook(opts Options) *book {
@@ -65,14 +66,17 @@ func newBook(opts Options) *book {
 
 // eventKey names v's event across inputs.
 func (b *book) eventKey(v *rstanalysis.Verdict) uint64 {
-	ev := v.Event
+	ev, file := v.Event, v.File
 	if ev == 0 {
 		ev = v.Frame
+	}
+	if isJoint(v) { // one event across the inputs
+		file = ""
 	}
 	return maphash.Comparable(b.seed, struct {
 		file  string
 		frame uint64
-	}{v.File, ev})
+	}{file, ev})
 }
 
 // add takes the next verdict, in capture order, and returns the origin
@@ -85,7 +89,16 @@ func (b *book) add(v *rstanalysis.Verdict) (ev cellKey, starts bool) {
 	k := b.eventKey(v)
 	t := v.Time.UnixNano()
 	own := cellKey{originOf(v), v.Cause}
-	if i, ok := b.index[k]; ok && isFollower(v) {
+	if isJoint(v) {
+		b.noteFrame(k, v)
+		if i, ok := b.index[k]; ok && repeatSighting(v) { // counted at its first sighting
+			if i >= 0 {
+				return cellKey{b.recs[i].origin, b.recs[i].cause}, false
+			}
+			return own, false
+		}
+	}
+	if i, ok := b.index[k]; ok && (isFollower(v) || isJoint(v)) {
 		if i < 0 { // a late-segment reply's chain
 			b.replies[own]++
 			return own, false

@@ -62,8 +62,13 @@ func rttText(d time.Duration) string {
 }
 
 // isFollower reports whether v is a later RST of an event that began at an
-// earlier frame.
-func isFollower(v *rstanalysis.Verdict) bool { return v.Event != 0 && v.Event != v.Frame }
+// earlier frame (in a joint read: whose Relation is not "").
+func isFollower(v *rstanalysis.Verdict) bool {
+	if isJoint(v) {
+		return v.Relation != ""
+	}
+	return v.Event != 0 && v.Event != v.Frame
+}
 
 // startsEvent reports whether v begins a reset event as the people formats
 // count them: the first RST of its connection's event, unless it answers a

@@ -161,20 +161,26 @@ func (fw *filterWriter) key(file string, frame uint64) uint64 {
 
 func (fw *filterWriter) Write(v *rstanalysis.Verdict) error {
 	fw.rsts++
-	ev := v.Event
+	ev, file := v.Event, v.File
+	if isJoint(v) { // events span the inputs
+		file = ""
+	}
 	if !isFollower(v) {
-		if startsEvent(v) {
+		first := !repeatSighting(v)
+		if startsEvent(v) && first {
 			fw.events++
 		}
-		ev = v.Frame
+		if !isJoint(v) {
+			ev = v.Frame
+		}
 		if !fw.f.Match(v) {
 			return nil
 		}
-		if startsEvent(v) {
+		if startsEvent(v) && first {
 			fw.keptEvents++
 		}
-		fw.kept[fw.key(v.File, ev)] = struct{}{}
-	} else if _, ok := fw.kept[fw.key(v.File, ev)]; !ok {
+		fw.kept[fw.key(file, ev)] = struct{}{}
+	} else if _, ok := fw.kept[fw.key(file, ev)]; !ok {
 		return nil
 	}
 	fw.keptRSTs++

@@ -39,6 +39,8 @@ type jsonVerdict struct {
 	ConnState string   `json:"conn_state"`
 	History   string   `json:"history"`
 	Filter    string   `json:"filter"`
+	// Sightings is written only by a joint read (several inputs).
+	Sightings []jsonSighting `json:"sightings,omitempty"`
 }
 
 // jsonFinding is one element of "findings".
@@ -70,6 +72,7 @@ type jsonSummary struct {
 	FirstTS     string         `json:"first_ts"`
 	LastTS      string         `json:"last_ts"`
 	Filter      string         `json:"filter"`
+	Joint       *jsonJoint     `json:"joint,omitempty"` // only a joint read
 }
 
 type jsonWriter struct {
@@ -104,7 +107,7 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 	if err := j.check(); err != nil {
 		return err
 	}
-	if j.tl != nil {
+	if j.tl != nil && !repeatSighting(v) {
 		j.tl.add(v, cellKey{originOf(v), v.Cause}, false)
 		if startsEvent(v) {
 			j.events++
@@ -129,6 +132,7 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
 		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
+		Sightings: jsonSightings(v),
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)
@@ -156,6 +160,7 @@ func (j *jsonWriter) Close(s Summary) error {
 			Dropped: s.Dropped, ByOrigin: map[string]int{}, ByCause: map[string]int{},
 			Warnings: nonNil(s.Warnings), ElapsedS: s.Elapsed.Seconds(),
 			FirstTS: optTimestamp(s.First), LastTS: optTimestamp(s.Last), Filter: s.Filter,
+			Joint: jsonJointOf(s.Joint),
 		}
 		for o, n := range j.tl.byOrigin {
 			js.ByOrigin[rstanalysis.Origin(o).String()] = n

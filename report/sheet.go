@@ -34,7 +34,9 @@ func newSheet(w io.Writer, opts Options) sheet {
 // row for Close (the first Options.MaxRows of them).
 func (s *sheet) take(v *rstanalysis.Verdict) (r row, now bool) {
 	ev, starts := s.book.add(v)
-	s.tally.add(v, ev, starts)
+	if !repeatSighting(v) {
+		s.tally.add(v, ev, starts)
+	}
 	switch {
 	case s.opts.Stream:
 		return newRow(v), true
@@ -80,6 +82,7 @@ func (s *sheet) digest(sum Summary, width int) *digest {
 	} else {
 		d.listed = s.book.listed(s.opts.maxRows())
 		d.more = d.events - len(d.listed)
+		d.jointRows()
 	}
 	d.causes = s.tally.causeRows(s.book)
 	d.servers = s.tally.serverRows()

@@ -197,6 +197,7 @@ func captureLines(s Summary, d *digest) [][2]string {
 	if s.Dropped > 0 {
 		add("dropped", u(s.Dropped)+" frames (the capture missed packets; verdicts may lack evidence)")
 	}
+	ls = append(ls, jointLines(s)...)
 	add("elapsed", s.Elapsed.Round(time.Millisecond).String())
 	for i, w := range s.Warnings {
 		k := ""

@@ -148,6 +148,10 @@ type Summary struct {
 	// Filter says what Options.Filter left out; set by the Writer, ""
 	// when nothing was filtered.
 	Filter string
+	// Joint is what reading several captures together found (each input's
+	// clock offset from the first's, the connections matched); nil when
+	// the inputs were read each on its own.
+	Joint *rstanalysis.JointResult
 }
 
 // NewWriter returns a Writer that renders verdicts in format f to w.

@@ -57,6 +57,14 @@ const (
 	RuleVendorF5             RuleID = "vendor.bigip_cause"          // F5 BIG-IP's reset cause in the payload
 	RuleVendorCitrix         RuleID = "vendor.citrix_code"          // a Citrix ADC reset code in the window
 	RuleDiagnostic           RuleID = "payload.diagnostic"          // an RST diagnostic payload (0x33AA)
+
+	// Several captures of one incident read together (Joint).
+	RuleJointSeenLeaving RuleID = "joint.seen_leaving"  // the claimed sender's own capture shows it leaving
+	RuleJointAbsent      RuleID = "joint.absent"        // a capture nearer the sender covers the moment and lacks it
+	RuleJointConnUnseen  RuleID = "joint.conn_unseen"   // the connection never reached the capture nearer the sender
+	RuleJointHops        RuleID = "joint.hops_mismatch" // its TTL does not fit the hops from the sender
+	RuleJointLost        RuleID = "joint.lost_on_path"  // seen leaving, never seen arriving
+	RuleJointSeenPassing RuleID = "joint.seen_passing"  // seen at a capture nearer the sender than this one
 )
 
 // Rule describes one RuleID.
@@ -125,6 +133,12 @@ var Rules = [...]Rule{
 	{ID: RuleKernelSocketKept, Means: "the RST reset no socket of this host", Source: "Linux tcp_validate_incoming, RFC 5961 §3.2 (no tcp:tcp_receive_reset)"},
 	{ID: RuleVendorF5, Means: "a load balancer (F5 BIG-IP) made it", Source: "F5 K13223 (tm.rstcause.pkt)"},
 	{ID: RuleVendorCitrix, Means: "a load balancer (Citrix ADC) made it", Source: "Citrix CTX695832, CTX492010"},
+	{ID: RuleJointSeenLeaving, Means: "the claimed sender's own capture shows the RST leaving it: proof it sent it", Source: "two vantage points of one connection (RFC 9293 §3.10.7.1 aside: a packet seen leaving a host was sent by it)"},
+	{ID: RuleJointAbsent, Means: "a capture nearer the claimed sender covers the moment and holds no such RST: proof it was made between", Source: "two vantage points of one connection, matched packets and clock alignment (NTP-style bounds, RFC 5905 §8)"},
+	{ID: RuleJointConnUnseen, Means: "the connection never reached the capture on the claimed sender's side: made between", Source: "two vantage points; the SYN's absence at the far end"},
+	{ID: RuleJointHops, Means: "the RST's TTL does not fit the hop count between the captures: made between", Source: "TTL decrement per hop, RFC 791 §3.2 / RFC 8200 §3"},
+	{ID: RuleJointLost, Means: "seen leaving the sender's side, never at the receiver's capture: lost on the path", Source: "two vantage points of one connection"},
+	{ID: RuleJointSeenPassing, Means: "seen at a capture nearer the claimed sender: not made between there and here", Source: "two vantage points of one connection"},
 	{ID: RuleDiagnostic, Means: "the sender's stated reason", Source: "draft-ietf-tcpm-rst-diagnostic-payload; RFC 9293 §3.5.3"},
 }
 

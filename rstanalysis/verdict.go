@@ -134,6 +134,11 @@ type Verdict struct {
 	// Relation says how this RST relates to the event's first RST; empty
 	// when it is the first.
 	Relation string
+	// Sightings are the records of this RST packet in every input, in the
+	// inputs' order, when several captures are read together (Joint): then
+	// Event is a number shared by the event's sightings in every input.
+	// Nil for a single input.
+	Sightings []Sighting
 	// held is the verdict in the making, while it waits for hindsight.
 	held *pending
 

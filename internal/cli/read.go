@@ -21,6 +21,7 @@ type readFlags struct {
 	workers    int
 	cpuProfile string
 	memProfile string
+	vantages   []string
 }
 
 func newReadCmd() *cobra.Command {
@@ -33,7 +34,14 @@ func newReadCmd() *cobra.Command {
 gzip-compressed; - for standard input) and print, for every TCP RST, who really
 sent it (server, client, middlebox or unknown), the phase of the exchange, the
 likely cause, a confidence and the evidence; then summaries by origin and cause
-and by server endpoint. Each file is analysed on its own.
+and by server endpoint.
+
+Several files are read as captures of one incident taken at different places
+(the client, the server, a router): each connection is matched across them
+(through NAT too), each file's clock offset is estimated from the packets
+they share, and each RST packet is judged once with every capture's evidence
+(seen leaving its sender, or missing where its sender's capture covers the
+moment). --vantage FILE=client|server|router says where a file was taken.
 
 A BPF filter in tcpdump syntax may follow the files, as with tcpdump -r: the
 first argument that is neither an existing file nor - begins the filter, and
@@ -76,6 +84,8 @@ results so far are printed).`,
 	_ = fl.MarkHidden("cpuprofile")
 	fl.StringVar(&rf.memProfile, "memprofile", "", "write a heap profile (allocations since the start) to this file at the end")
 	_ = fl.MarkHidden("memprofile")
+	fl.StringArrayVar(&rf.vantages, "vantage", nil,
+		"with several files: where FILE was captured, FILE=client|server|router (repeatable); overrides what the hop counts suggest")
 	fl.BoolVar(&rf.noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
 }
@@ -117,7 +127,11 @@ func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string
 			return pipeline.OpenFile(ctx, name, cmd.InOrStdin(), capture.Options{Filter: filter, KeepDuplicates: af.keepDups})
 		}}
 	}
-	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr)}
+	roles, err := vantageRoles(rf.vantages, files)
+	if err != nil {
+		return err
+	}
+	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr), Joint: len(files) > 1, Roles: roles}
 	var sp span
 	analysis := sp.analysis(pipeline.NewAnalysis(af.config(), rf.workers-1)) // one goroutine reads and decodes
 	return runError(pipeline.Run(cmd.Context(), inputs, analysis, sp.sink(af.writer(cmd.OutOrStdout(), false)), opts))

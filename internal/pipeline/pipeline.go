@@ -141,6 +141,16 @@ type Options struct {
 	// Observer, if set, is told of every verdict and of the counters (see
 	// Observer).
 	Observer Observer
+	// Joint reads several file inputs as captures of one incident
+	// (rstanalysis.Joint): the verdicts are held until the last input has
+	// been read, each RST packet is judged once with every input's
+	// evidence, and the summary's Joint says how the inputs line up. It
+	// does nothing with a single input.
+	Joint bool
+	// Roles overrides, by input name, where a joint input was captured
+	// (rstanalysis.RoleClient, RoleRouter, RoleServer).
+	Roles map[string]string
+
 	// Notes, if set, is called once at the end of the run: each line it
 	// returns is added to the summary's warnings (the kernel's trace
 	// having lost events, say).
@@ -184,6 +194,9 @@ var ErrInterfaceDown = errors.New("the interface went down")
 // pending verdict decided) and reported, and no further input is opened.
 func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts Options) error {
 	r := newRunner(analysis, sink, &opts)
+	if opts.Joint && len(inputs) > 1 {
+		r.joint = newJointStage(opts.Roles)
+	}
 	stop := ctx
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc

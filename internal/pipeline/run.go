@@ -27,9 +27,10 @@ type runner struct {
 	counts  counts
 	watch   *ifaceWatch
 	sum     summaryBuilder
-	werr    error // first error writing the report
-	saveErr error // first error saving frames
-	cut     bool  // the run's context ended a read, or kept an input from being read
+	werr    error       // first error writing the report
+	saveErr error       // first error saving frames
+	cut     bool        // the run's context ended a read, or kept an input from being read
+	joint   *jointStage // Options.Joint with several inputs, else nil
 }
 
 func newRunner(analysis Analysis, sink Sink, opts *Options) *runner {
@@ -56,6 +57,9 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 		file = in.Name
 	}
 	r.an = r.analysis(file, r.emit)
+	if r.joint != nil {
+		r.joint.start(in.Name, file)
+	}
 	f := r.newFeed(ctx, in.Name, src)
 	var err error
 	for {
@@ -75,6 +79,9 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 	}
 	f.close() // Next is no longer called: the Source's counters are final
 	r.an.Flush()
+	if r.joint != nil {
+		r.joint.end(src.Stats())
+	}
 	r.status.clear()
 	if r.opts.Observer != nil {
 		st, ts := src.Stats(), r.an.Stats()
@@ -107,11 +114,24 @@ func (r *runner) packet(it *item) {
 			r.logf("warning: %v; no more frames will be saved", err)
 		}
 	}
+	if r.joint != nil {
+		r.joint.cur.Packet(&it.p)
+	}
 	r.an.Packet(&it.p)
 }
 
-// emit writes a verdict as the Analyzer makes it final.
+// emit writes a verdict as the Analyzer makes it final, or holds it for
+// the joint judgement.
 func (r *runner) emit(v *rstanalysis.Verdict) {
+	if r.joint != nil {
+		r.joint.hold(v)
+		return
+	}
+	r.write(v)
+}
+
+// write counts v and writes it to the Sink.
+func (r *runner) write(v *rstanalysis.Verdict) {
 	if int(v.Origin) < len(r.counts.byOrigin) {
 		r.counts.byOrigin[v.Origin]++
 	}
@@ -159,6 +179,13 @@ func (r *runner) finish(interrupted, failed bool) error {
 		if r.saveErr != nil {
 			r.sum.warn(r.saveErr.Error())
 			failed = true
+		}
+	}
+	if r.joint != nil {
+		res := r.joint.judge(r.write)
+		r.sum.joint(res)
+		for _, w := range res.Warnings {
+			r.logf("warning: %s", w)
 		}
 	}
 	if interrupted && r.werr == nil {

@@ -71,6 +71,14 @@ func (b *summaryBuilder) undecodable(name string, st capture.Stats) {
 	}
 }
 
+// joint adds what reading the inputs together found.
+func (b *summaryBuilder) joint(res rstanalysis.JointResult) {
+	b.s.Joint = &res
+	for _, w := range res.Warnings {
+		b.warn(w)
+	}
+}
+
 // warn adds a one-line note for the reader.
 func (b *summaryBuilder) warn(msg string) {
 	b.s.Warnings = append(b.s.Warnings, msg)

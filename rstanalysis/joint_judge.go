@@ -1,0 +1,307 @@
+package rstanalysis
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Confidences of the joint judgements: a packet seen leaving its sender, or
+// missing from a capture that covers the moment, is proof; a connection
+// that never reached the far capture nearly so; a TTL that does not fit the
+// hops is strong evidence, not proof (a stack may use another TTL for its
+// RSTs).
+const (
+	proofConfidence  = 0.99
+	unseenConfidence = 0.95
+	hopsConfidence   = 0.75
+)
+
+// kind is a joint judgement in terms of the claimed sender.
+type kind uint8
+
+const (
+	kindUnknown kind = iota
+	kindSender
+	kindMiddlebox
+)
+
+// kindOf is what v's single-capture origin says.
+func kindOf(v *Verdict) kind {
+	switch v.Origin {
+	case OriginMiddlebox:
+		return kindMiddlebox
+	case OriginUnknown:
+		return kindUnknown
+	}
+	return kindSender
+}
+
+// originFor is the origin of judgement k for a verdict claimed from v.From.
+func originFor(k kind, v *Verdict) Origin {
+	switch k {
+	case kindSender:
+		return OriginOf(v.From)
+	case kindMiddlebox:
+		return OriginMiddlebox
+	}
+	return OriginUnknown
+}
+
+// judgement is what judge decides for one RST packet.
+type judgement struct {
+	k      kind
+	conf   float64
+	fs     []Finding
+	cover  int // the input nearer the sender that covers the moment; -1: none
+	proven bool
+}
+
+// judge decides RST packet g once, with every input's evidence, and
+// writes the decision into every sighting's verdict.
+func (j *joint) judge(g *rstGroup) {
+	if g.jc == nil {
+		for _, s := range g.sights {
+			s.v.Sightings = []Sighting{{File: s.v.File, Frame: s.v.Frame}}
+		}
+		return
+	}
+	jd := judgement{cover: -1}
+	j.seenLeaving(g, &jd)
+	if jd.k == kindUnknown {
+		j.absent(g, &jd)
+	}
+	if jd.k == kindUnknown {
+		j.connUnseen(g, &jd)
+	}
+	j.hopsMismatch(g, &jd)
+	j.lost(g, &jd)
+	base := j.base(g, jd.k)
+	if !jd.proven {
+		switch bk := kindOf(base.v); {
+		case jd.k == kindMiddlebox && bk != kindMiddlebox:
+			jd.conf = hopsConfidence
+		case jd.k == kindMiddlebox || jd.k == kindUnknown:
+			jd.k, jd.conf = bk, base.v.Confidence
+		}
+	}
+	cause := j.cause(g, jd, base)
+	fs := slices.Clone(jd.fs)
+	carried := base.v.Findings
+	prefix := "[" + j.name(base.in) + "] "
+	for _, f := range carried {
+		if !strings.HasPrefix(f.Text, "[") {
+			f.Text = prefix + f.Text
+		}
+		fs = append(fs, f)
+	}
+	slices.SortStableFunc(fs, func(a, b Finding) int { return cmpAbs(b.Weight, a.Weight) })
+	sights := make([]Sighting, len(g.sights))
+	for i, s := range g.sights {
+		sights[i] = Sighting{File: s.v.File, Frame: s.v.Frame}
+	}
+	for _, s := range g.sights {
+		v := s.v
+		v.Origin = originFor(jd.k, v)
+		v.Confidence = jd.conf
+		if jd.k == kindUnknown {
+			v.Confidence = 0
+		}
+		v.Cause = cause
+		v.Findings = fs
+		v.Sightings = sights
+	}
+}
+
+func cmpAbs(a, b float64) int {
+	a, b = max(a, -a), max(b, -b)
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// seenLeaving: a sighting in the claimed sender's own capture proves it
+// sent the RST.
+func (j *joint) seenLeaving(g *rstGroup, jd *judgement) {
+	for _, s := range g.sights {
+		if j.atHost(g.jc, s.in, g.dir) {
+			jd.k, jd.conf, jd.proven = kindSender, proofConfidence, true
+			jd.fs = append(jd.fs, Finding{Rule: RuleJointSeenLeaving, Weight: -decisive, Text: fmt.Sprintf(
+				"proof: the %s host's own capture (%s) shows this RST leaving it at frame %d: the %s sent it",
+				g.dir, j.name(s.in), s.v.Frame, g.dir)})
+			return
+		}
+	}
+	for _, s := range g.sights {
+		for _, r := range g.sights {
+			if from, _, ok := j.travels(g.jc, s.in, r.in, g.dir); ok && from == s.in && s.in != r.in {
+				jd.fs = append(jd.fs, Finding{Rule: RuleJointSeenPassing, Weight: -moderate, Text: fmt.Sprintf(
+					"seen at %s (frame %d), nearer the %s than %s (frame %d): not made between those two captures",
+					j.name(s.in), s.v.Frame, g.dir, j.name(r.in), r.v.Frame)})
+				return
+			}
+		}
+	}
+}
+
+// absent: a capture nearer the claimed sender than a sighting, that
+// covers the moment the RST would have passed it and holds no such RST,
+// proves it was made between the two.
+func (j *joint) absent(g *rstGroup, jd *judgement) {
+	for _, r := range g.sights {
+		for f, cf := range g.jc.c {
+			if cf == nil || g.has(f) {
+				continue
+			}
+			if from, _, ok := j.travels(g.jc, f, r.in, g.dir); !ok || from != f {
+				continue
+			}
+			hi, ok := j.passBy(g.jc, f, r.in, r.v.Time)
+			tf := j.traces[f]
+			if !ok || tf.Dropped > 0 || cf.start().After(hi) || tf.Last.Before(hi) {
+				continue
+			}
+			who := fmt.Sprintf("the %s's side", g.dir)
+			if j.atHost(g.jc, f, g.dir) {
+				who = fmt.Sprintf("the %s host's own capture", g.dir)
+			}
+			text := fmt.Sprintf("proof: %s (%s) holds the connection and ran past the moment this RST would have "+
+				"passed it, and holds no such RST: it was made between %s and %s", who, j.name(f), j.name(f), j.name(r.in))
+			if cf.last[g.dir].After(hi) {
+				text += fmt.Sprintf(", and the %s kept sending after it", g.dir)
+			}
+			jd.k, jd.conf, jd.proven, jd.cover = kindMiddlebox, proofConfidence, true, f
+			jd.fs = append(jd.fs, Finding{Rule: RuleJointAbsent, Weight: decisive, Text: text})
+			return
+		}
+	}
+}
+
+// has reports whether input i sighted g.
+func (g *rstGroup) has(i int) bool {
+	for _, s := range g.sights {
+		if s.in == i {
+			return true
+		}
+	}
+	return false
+}
+
+// connUnseen: the connection reached no capture on the claimed sender's
+// side (its SYN never showed there) while that capture ran, on the aligned
+// clock, around the RST: made between.
+func (j *joint) connUnseen(g *rstGroup, jd *judgement) {
+	if g.jc.inputs() != 1 {
+		return
+	}
+	r := g.sights[0]
+	rr := roleRank(j.roles[r.in])
+	for f, tf := range j.traces {
+		rf := roleRank(j.roles[f])
+		if f == r.in || rr < 0 || rf < 0 || !j.align[f] || !j.align[r.in] || tf.Dropped > 0 || tf.First.IsZero() {
+			continue
+		}
+		if g.dir == Server && rf <= rr || g.dir == Client && rf >= rr {
+			continue
+		}
+		t := j.at(r.in, r.v.Time)
+		u := j.unc[f] + j.unc[r.in] + pathLag
+		if j.at(f, tf.First).After(t.Add(-u)) || j.at(f, tf.Last).Before(t.Add(u)) {
+			continue
+		}
+		what := "connection"
+		if c := g.jc.c[r.in]; c.hasISN[Client] {
+			what = "client's SYN"
+		}
+		jd.k, jd.conf, jd.proven, jd.cover = kindMiddlebox, unseenConfidence, true, f
+		jd.fs = append(jd.fs, Finding{Rule: RuleJointConnUnseen, Weight: decisive, Text: fmt.Sprintf(
+			"the %s never appears in %s, the %s-side capture, which ran from before this RST to after it: "+
+				"the RST came from between", what, j.name(f), g.dir)})
+		return
+	}
+}
+
+// hopsMismatch: a RST seen only at the receiver's side whose TTL is not
+// the sender's TTL less the hops the path between the captures takes.
+func (j *joint) hopsMismatch(g *rstGroup, jd *judgement) {
+	if jd.k == kindSender {
+		return
+	}
+	for _, r := range g.sights {
+		for f, cf := range g.jc.c {
+			if cf == nil || g.has(f) || !cf.hasTTL[g.dir] || r.seg == nil {
+				continue
+			}
+			p := j.paths[pathKey{g.jc, f, r.in}]
+			if p == nil {
+				continue
+			}
+			want := int(cf.ttl[g.dir]) - p.hops
+			if int(r.seg.ttl) == want {
+				continue
+			}
+			if jd.k == kindUnknown {
+				jd.k, jd.conf = kindMiddlebox, hopsConfidence
+			}
+			jd.fs = append(jd.fs, Finding{Rule: RuleJointHops, Weight: strong, Text: fmt.Sprintf(
+				"TTL %d at %s, where the %s's packets leave %s with TTL %d and arrive %d hop(s) later at %s (TTL %d): "+
+					"the RST did not come from the %s", r.seg.ttl, j.name(r.in), g.dir, j.name(f), cf.ttl[g.dir],
+				p.hops, j.name(r.in), want, g.dir)})
+			return
+		}
+	}
+}
+
+// lostAfter is how long after a RST should have reached a capture that
+// capture must have run to prove it never arrived.
+const lostAfter = 100 * time.Millisecond
+
+// lost: seen at a capture nearer the sender, never at one nearer the
+// receiver that ran past its arrival: lost on the path (a hang there).
+func (j *joint) lost(g *rstGroup, jd *judgement) {
+	for _, s := range g.sights {
+		for r, cr := range g.jc.c {
+			if cr == nil || g.has(r) {
+				continue
+			}
+			from, _, ok := j.travels(g.jc, s.in, r, g.dir)
+			p := j.paths[pathKey{g.jc, s.in, r}]
+			tr := j.traces[r]
+			if !ok || from != s.in || p == nil || tr.Dropped > 0 || tr.Last.Before(s.v.Time.Add(p.minD+pathLag+lostAfter)) {
+				continue
+			}
+			jd.fs = append(jd.fs, Finding{Rule: RuleJointLost, Weight: 0, Text: fmt.Sprintf(
+				"seen at %s (frame %d) but never at %s, which ran well past its arrival: lost on the path, "+
+					"so the %s never got it (a hang there)", j.name(s.in), s.v.Frame, j.name(r), g.dir.Peer())})
+			return
+		}
+	}
+}
+
+// base picks the sighting whose single-capture judgement the packet
+// carries: one that agrees with the joint judgement k, nearest the claimed
+// sender's host, else the most confident.
+func (j *joint) base(g *rstGroup, k kind) sight {
+	best := g.sights[0]
+	score := func(s sight) float64 {
+		x := s.v.Confidence
+		if k != kindUnknown && kindOf(s.v) == k {
+			x += 2
+		}
+		if j.atHost(g.jc, s.in, g.dir) {
+			x++
+		}
+		return x
+	}
+	for _, s := range g.sights[1:] {
+		if score(s) > score(best) {
+			best = s
+		}
+	}
+	return best
+}

@@ -1,0 +1,171 @@
+package rstanalysis
+
+import (
+	"slices"
+	"time"
+)
+
+// rstGroup is one RST packet: its sightings in the inputs, and the joint
+// judgement of it.
+type rstGroup struct {
+	jc     *jconn // nil: the RST's connection was not traced
+	dir    Side   // the claimed sender, in jc's sides
+	sights []sight
+	t      time.Time // the earliest sighting, on the first input's clock
+}
+
+// sight is one input's record of a RST packet.
+type sight struct {
+	in  int
+	seg *traceSeg // nil when not traced
+	v   *Verdict
+}
+
+// Tolerances of the path: how much sooner than the fastest packet on a
+// path a packet may arrive (clock jitter, queues that emptied), and how
+// much later (queues).
+const (
+	pathJitter = 2 * time.Millisecond
+	pathLag    = time.Second
+)
+
+// sightings finds the records of each RST packet in every input: the same
+// connection, direction, flags, seq and ack (and IPv4 ID), a TTL that lost
+// the hops the path takes, and a time the path allows; identical repeated
+// RSTs pair in order. It returns one group per packet, verdicts the
+// traces do not hold each alone.
+func (j *joint) sightings(verdicts [][]*Verdict) []*rstGroup {
+	type node struct {
+		in, idx int
+	}
+	parent := map[node]node{}
+	var find func(x node) node
+	find = func(x node) node {
+		p, ok := parent[x]
+		if !ok || p == x {
+			return x
+		}
+		r := find(p)
+		parent[x] = r
+		return r
+	}
+	for _, jc := range j.jconns {
+		for a := range jc.c {
+			for b := a + 1; b < len(jc.c); b++ {
+				if jc.c[a] == nil || jc.c[b] == nil {
+					continue
+				}
+				ca, cb := jc.c[a], jc.c[b]
+				used := make([]bool, len(cb.rsts))
+				for ia := range ca.rsts {
+					for ib := range cb.rsts {
+						if !used[ib] && j.sameRST(jc, a, b, &ca.rsts[ia], &cb.rsts[ib]) {
+							used[ib] = true
+							parent[find(node{b, ib})] = find(node{a, ia})
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+	var groups []*rstGroup
+	byRoot := map[any]*rstGroup{}
+	traced := make([]map[uint64]bool, len(j.traces))
+	for _, jc := range j.jconns {
+		for i, c := range jc.c {
+			if c == nil {
+				continue
+			}
+			if traced[i] == nil {
+				traced[i] = map[uint64]bool{}
+			}
+			for k := range c.rsts {
+				seg := &c.rsts[k]
+				v := j.byFile[i][seg.frame]
+				if v == nil {
+					continue
+				}
+				traced[i][seg.frame] = true
+				r := find(node{i, k})
+				key := struct {
+					jc   *jconn
+					root node
+				}{jc, r}
+				g := byRoot[key]
+				if g == nil {
+					g = &rstGroup{jc: jc, dir: seg.dir}
+					byRoot[key] = g
+					groups = append(groups, g)
+				}
+				g.sights = append(g.sights, sight{in: i, seg: seg, v: v})
+			}
+		}
+	}
+	for i, vs := range verdicts {
+		for _, v := range vs {
+			if !traced[i][v.Frame] {
+				groups = append(groups, &rstGroup{dir: v.From, sights: []sight{{in: i, v: v}}})
+			}
+		}
+	}
+	for _, g := range groups {
+		slices.SortFunc(g.sights, func(x, y sight) int { return x.in - y.in })
+		for _, s := range g.sights {
+			if t := j.at(s.in, s.v.Time); g.t.IsZero() || t.Before(g.t) {
+				g.t = t
+			}
+		}
+	}
+	return groups
+}
+
+// sameRST reports whether RSTs ra of input a and rb of input b, on jc, are
+// one packet.
+func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
+	if ra.dir != rb.dir || ra.flags != rb.flags || ra.seq != rb.seq || ra.ack != rb.ack ||
+		ra.hasIPID && rb.hasIPID && ra.ipid != rb.ipid {
+		return false
+	}
+	if from, to, ok := j.travels(jc, a, b, ra.dir); ok {
+		if p := j.paths[pathKey{jc, from, to}]; p != nil {
+			sf, st := ra, rb
+			if from == b {
+				sf, st = rb, ra
+			}
+			d := st.t.Sub(sf.t)
+			return int(sf.ttl)-int(st.ttl) == p.hops && d >= p.minD-j.jitter(jc, from, to) && d <= p.minD+pathLag
+		}
+	}
+	if !j.align[a] || !j.align[b] {
+		return false
+	}
+	dt := j.at(b, rb.t).Sub(j.at(a, ra.t))
+	u := j.unc[a] + j.unc[b] + pathLag
+	return dt >= -u && dt <= u
+}
+
+// jitter is how much sooner than the fastest packet from input from to
+// input to on jc a packet may arrive: pathJitter and an eighth of the
+// round trip between the two vantage points, which the clocks' offset
+// does not change.
+func (j *joint) jitter(jc *jconn, from, to int) time.Duration {
+	there, back := j.paths[pathKey{jc, from, to}], j.paths[pathKey{jc, to, from}]
+	if there == nil || back == nil {
+		return pathJitter
+	}
+	return pathJitter + max(there.minD+back.minD, 0)/8
+}
+
+// passBy returns the latest time, on input f's clock, at which a packet
+// of side d that input r recorded at t could have passed f on jc; ok is
+// false when neither the path nor the clocks tell.
+func (j *joint) passBy(jc *jconn, f, r int, t time.Time) (time.Time, bool) {
+	if p := j.paths[pathKey{jc, f, r}]; p != nil {
+		return t.Add(-p.minD + j.jitter(jc, f, r)), true
+	}
+	if j.align[f] && j.align[r] {
+		return t.Add(-j.off[r] + j.off[f] + j.unc[f] + j.unc[r]), true
+	}
+	return time.Time{}, false
+}
