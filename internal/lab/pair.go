@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -128,14 +129,17 @@ func parseClocks(raw json.RawMessage) ([]InputClock, error) {
 	return cs, nil
 }
 
-// RunJoint runs `rstscope read -o json --json-summary` on several files.
+// RunJoint runs `rstscope read -o json --json-summary` on several files and
+// parses its standard output (its warnings go to standard error).
 func RunJoint(ctx context.Context, bin string, files ...string) (*Joint, error) {
-	args := append([]string{bin, "read", "-o", "json", "--json-summary"}, files...)
-	out, err := run(ctx, args...)
-	if err != nil {
-		return nil, err
+	args := append([]string{"read", "-o", "json", "--json-summary"}, files...)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return nil, &CmdError{Args: append([]string{bin}, args...), Output: errb.String(), Err: err}
 	}
-	return ReadJoint(strings.NewReader(out))
+	return ReadJoint(&out)
 }
 
 // PairRun is one scenario's pair of captures read together and judged
@@ -155,6 +159,10 @@ type PairRun struct {
 	// each judged RST that got one, by vantage and frame.
 	Judged   []Judged
 	Verdicts map[Vantage]map[int]JointVerdict
+	// last is the time of each capture's last TCP segment, rstAt each RST's
+	// capture time, on the lab's shared clock (before any Shift).
+	last  map[Vantage]time.Time
+	rstAt map[Vantage]map[int]time.Time
 }
 
 // ScorePair reads a pair of a scenario run's captures together, the
@@ -176,6 +184,9 @@ func ScorePair(ctx context.Context, bin string, res *Result, p Pair, shift time.
 		pr.Files[1] = shifted
 	}
 	pr.Vantage[pr.Files[0]], pr.Vantage[pr.Files[1]] = p.A, p.B
+	if err := pr.readTimes(res); err != nil {
+		return nil, err
+	}
 	var err error
 	if pr.Joint, err = RunJoint(ctx, bin, pr.Files[0], pr.Files[1]); err != nil {
 		return nil, err
@@ -197,6 +208,27 @@ func ScorePair(ctx context.Context, bin string, res *Result, p Pair, shift time.
 		pr.Judged = append(pr.Judged, Judge(s.Name, v, res.Truth[v], byFile[f])...)
 	}
 	return pr, nil
+}
+
+// readTimes reads the times of the pair's captures as taken.
+func (pr *PairRun) readTimes(res *Result) error {
+	pr.last, pr.rstAt = map[Vantage]time.Time{}, map[Vantage]map[int]time.Time{}
+	for _, v := range []Vantage{pr.Pair.A, pr.Pair.B} {
+		segs, err := readSegments(filepath.Join(res.Dir, res.Scenario.CaptureFile(v)))
+		if err != nil {
+			return err
+		}
+		pr.rstAt[v] = map[int]time.Time{}
+		for _, sg := range segs {
+			if sg.rst {
+				pr.rstAt[v][sg.frame] = sg.ts
+			}
+			if sg.ts.After(pr.last[v]) {
+				pr.last[v] = sg.ts
+			}
+		}
+	}
+	return nil
 }
 
 // Clock returns what the summary says about the input of a vantage.

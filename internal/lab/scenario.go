@@ -97,6 +97,9 @@ type Scenario struct {
 	// --to-source): router-out and server see another 5-tuple for the same
 	// connection than client and router-in.
 	NAT string
+	// ExportAll makes Export copy the captures of every vantage (NAT
+	// scenarios always).
+	ExportAll bool
 }
 
 // natted reports whether a vantage sees the connection after the router's

@@ -145,8 +145,9 @@ func Scenarios() []Scenario {
 		Crash:        true,
 		Expect:       map[Origin]Label{OriginServer: {"idle", "stale_connection", sendServerNoSock}},
 		ExtraOutRsts: map[Role]int{Server: 1}})
-	// Last, so the other scenarios keep their ports: the router source-NATs
-	// the client toward the server, rewriting its address and port.
+	// The scenarios below came last, so the others keep their ports. In the
+	// NAT ones the router source-NATs the client toward the server,
+	// rewriting its address and port.
 	for _, f := range []Family{4, 6} {
 		sfx, nat := "", "10.77.2.1:40000-40100"
 		if f == 6 {
@@ -158,6 +159,15 @@ func Scenarios() []Scenario {
 			Expect:   map[Origin]Label{OriginServer: {"request", "server_abort", sendServerLinger}},
 			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
 	}
+	// A SYN refused on the path, then a connection that passes: the
+	// captures behind the router hold a packet after the refusal, so a
+	// pair can show it covered the moment and never saw the first SYN.
+	add(Scenario{Name: "firewall-syn-reject-once", ExportAll: true,
+		Server: fields("-mode respond"),
+		Client: fields("-mode burst -n 1 -gap 200ms"),
+		Rules: []Rule{{Router, "FORWARD",
+			"-p tcp --dport %d --syn -m statistic --mode nth --every 1000000 --packet 0 -j REJECT --reject-with tcp-reset"}},
+		Expect: map[Origin]Label{OriginMiddlebox: {"syn", "firewall_reject", sendRouterReject}}})
 	add(Scenario{Name: "nat-client-abort", NAT: "10.77.2.1:40000-40100",
 		Server:   fields("-mode slow-respond -wait 300ms"),
 		Client:   fields("-mode abort-before-response"),
