@@ -27,7 +27,17 @@ var pairUnknownAllowed = []struct {
 }{
 	{"firewall-syn-reject", Pair{}, "", emptyFar},
 	{"firewall-syn-reject-v6", Pair{}, "", emptyFar},
+	{"closed-port", Pair{AtClient, AtRouterOut}, "", serverLink},
+	{"closed-port", Pair{AtRouterIn, AtRouterOut}, "", serverLink},
+	{"closed-port-v6", Pair{AtClient, AtRouterOut}, "", serverLink},
+	{"closed-port-v6", Pair{AtRouterIn, AtRouterOut}, "", serverLink},
 }
+
+// serverLink is why a pair without the server's own capture may leave a
+// refusal unknown.
+const serverLink = "router-out is on the server's link, not on the server: the RST passing it toward the " +
+	"client was made beyond it, by the server or a device on its link, and with only a SYN and the RST " +
+	"nothing (no TTL, IP ID or RTT reference) tells the two apart"
 
 const emptyFar = "the router rejects the only SYN: the captures behind it (router-out, server) hold no " +
 	"packet at all, so neither shows it was running when the SYN was sent, and no packet aligns " +
