@@ -83,7 +83,7 @@ func jointLines(s Summary) [][2]string {
 	for i, in := range s.Inputs {
 		names[i] = clean(filepath.Base(in))
 	}
-	ls := [][2]string{{"read together", "frames per event listed as " + strings.Join(names, " | ")}}
+	ls := [][2]string{{"together", "frames per event listed as " + strings.Join(names, " | ")}}
 	for _, in := range s.Joint.Inputs {
 		ls = append(ls, [2]string{"", clean(filepath.Base(in.File)) + ": " + alignText(in)})
 	}
@@ -100,7 +100,7 @@ func alignText(in rstanalysis.InputAlignment) string {
 	if !in.Aligned {
 		clock = "clock not aligned"
 	}
-	return fmt.Sprintf("%s, %s, %d connections matched, %d unmatched", role, clock, in.Matched, in.Unmatched)
+	return fmt.Sprintf("%s, %s, %s matched, %d unmatched", role, clock, plural(in.Matched, "connection"), in.Unmatched)
 }
 
 func msText(d time.Duration) string {

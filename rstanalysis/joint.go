@@ -76,7 +76,9 @@ type joint struct {
 	given  []bool
 	jconns []*jconn
 	paths  map[pathKey]*pathStat
-	off    []time.Duration // per input, its clock minus the first input's
+	order  map[pathKey]int           // nearer, by jc and inputs a < b
+	anyD   map[pathKey]time.Duration // a timestamp difference of a packet inputs a < b both saw
+	off    []time.Duration           // per input, its clock minus the first input's
 	unc    []time.Duration
 	align  []bool
 	byFile []map[uint64]*Verdict // per input, its verdicts by frame
@@ -123,7 +125,7 @@ func (jc *jconn) inputs() int {
 // input (1, 2, … in order of first sighting on the aligned clock), and no
 // event holds RSTs of two origins. The verdicts are rewritten in place.
 func Joint(traces []*Trace, verdicts [][]*Verdict, cfg JointConfig) JointResult {
-	j := &joint{traces: traces, paths: map[pathKey]*pathStat{}}
+	j := &joint{traces: traces, paths: map[pathKey]*pathStat{}, order: map[pathKey]int{}, anyD: map[pathKey]time.Duration{}}
 	n := len(traces)
 	j.roles, j.given = make([]string, n), make([]bool, n)
 	for i := range n {

@@ -32,25 +32,97 @@ type bounds struct {
 // nearer reports whether, on jc, input a is nearer the client than input
 // b (1), nearer the server (-1), or cannot be told (0): from the given
 // roles, then the TTL of each side's first packet at both (a TTL falls hop
-// by hop), then the inferred roles.
+// by hop), then the timing of the packets both captured (each side's
+// packets reach the capture nearer it first), then the inferred roles.
 func (j *joint) nearer(jc *jconn, a, b int) int {
+	if a > b {
+		return -j.nearer(jc, b, a)
+	}
+	k := pathKey{jc, a, b}
+	if n, ok := j.order[k]; ok {
+		return n
+	}
+	n := j.orderOf(jc, a, b)
+	j.order[k] = n
+	return n
+}
+
+// orderOf is nearer, uncached.
+func (j *joint) orderOf(jc *jconn, a, b int) int {
 	ra, rb := roleRank(j.roles[a]), roleRank(j.roles[b])
 	if j.given[a] && j.given[b] && ra != rb {
 		return sign(rb - ra)
 	}
 	ca, cb := jc.c[a], jc.c[b]
-	if ca != nil && cb != nil {
-		if ca.hasTTL[Client] && cb.hasTTL[Client] && ca.ttl[Client] != cb.ttl[Client] {
-			return sign(int(ca.ttl[Client]) - int(cb.ttl[Client]))
-		}
-		if ca.hasTTL[Server] && cb.hasTTL[Server] && ca.ttl[Server] != cb.ttl[Server] {
-			return sign(int(cb.ttl[Server]) - int(ca.ttl[Server]))
-		}
+	if ca == nil || cb == nil {
+		return 0
+	}
+	if ca.hasTTL[Client] && cb.hasTTL[Client] && ca.ttl[Client] != cb.ttl[Client] {
+		return sign(int(ca.ttl[Client]) - int(cb.ttl[Client]))
+	}
+	if ca.hasTTL[Server] && cb.hasTTL[Server] && ca.ttl[Server] != cb.ttl[Server] {
+		return sign(int(cb.ttl[Server]) - int(ca.ttl[Server]))
+	}
+	if n := j.timingOrder(jc, a, b); n != 0 {
+		return n
 	}
 	if ra >= 0 && rb >= 0 && ra != rb {
 		return sign(rb - ra)
 	}
 	return 0
+}
+
+// timingOrder tells which of inputs a and b is nearer the client from the
+// timestamps of the packets both captured, whatever their clocks' offset:
+// with a nearer, b's timestamp minus a's is larger for every client packet
+// than for any server packet. 0 when the packets do not go both ways or
+// do not tell. It also keeps one such difference (anyD) for sameRST.
+func (j *joint) timingOrder(jc *jconn, a, b int) int {
+	var minC, maxC, minS, maxS time.Duration
+	var nc, ns int
+	pairSegs(jc.c[a], jc.c[b], func(sa, sb *traceSeg) {
+		d := sb.t.Sub(sa.t)
+		if _, ok := j.anyD[pathKey{jc, a, b}]; !ok {
+			j.anyD[pathKey{jc, a, b}] = d
+		}
+		if sa.dir == Client {
+			minC, maxC = minDur(minC, d, nc > 0), maxDur(maxC, d, nc > 0)
+			nc++
+		} else {
+			minS, maxS = minDur(minS, d, ns > 0), maxDur(maxS, d, ns > 0)
+			ns++
+		}
+	})
+	if nc == 0 || ns == 0 {
+		return 0
+	}
+	aFirst, bFirst := minC >= maxS, maxC <= minS
+	switch {
+	case aFirst && !bFirst:
+		return 1
+	case bFirst && !aFirst:
+		return -1
+	}
+	return 0
+}
+
+// pairSegs calls fn for each ordinary (not RST) segment that ca and cb
+// both recorded, identical repeats paired in order.
+func pairSegs(ca, cb *traceConn, fn func(sa, sb *traceSeg)) {
+	used := make([]bool, len(cb.segs))
+	for i := range ca.segs {
+		sa := &ca.segs[i]
+		if sa.flags&capture.RST != 0 {
+			continue
+		}
+		for k := range cb.segs {
+			if sb := &cb.segs[k]; !used[k] && sameSeg(sa, sb) {
+				used[k] = true
+				fn(sa, sb)
+				break
+			}
+		}
+	}
 }
 
 func sign(x int) int {
@@ -101,34 +173,20 @@ func (j *joint) clocks() {
 // records the path each took, and narrows bo, the bounds on b's offset
 // from a's.
 func (j *joint) measure(jc *jconn, a, b int, bo *bounds) {
-	ca, cb := jc.c[a], jc.c[b]
-	used := make([]bool, len(cb.segs))
-	for i := range ca.segs {
-		sa := &ca.segs[i]
-		if sa.flags&capture.RST != 0 {
-			continue
+	pairSegs(jc.c[a], jc.c[b], func(sa, sb *traceSeg) {
+		from, _, ok := j.travels(jc, a, b, sa.dir)
+		if !ok {
+			return
 		}
-		for k := range cb.segs {
-			sb := &cb.segs[k]
-			if used[k] || !sameSeg(sa, sb) {
-				continue
-			}
-			used[k] = true
-			from, _, ok := j.travels(jc, a, b, sa.dir)
-			if !ok {
-				break
-			}
-			d := sb.t.Sub(sa.t) // b's timestamp minus a's
-			if from == a {      // offset(b-a) <= d
-				bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
-				j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))
-			} else { // offset(b-a) >= d
-				bo.lo, bo.hasLo = maxDur(bo.lo, d, bo.hasLo), true
-				j.path(jc, b, a, -d, int(sb.ttl)-int(sa.ttl))
-			}
-			break
+		d := sb.t.Sub(sa.t) // b's timestamp minus a's
+		if from == a {      // offset(b-a) <= d
+			bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
+			j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))
+		} else { // offset(b-a) >= d
+			bo.lo, bo.hasLo = maxDur(bo.lo, d, bo.hasLo), true
+			j.path(jc, b, a, -d, int(sb.ttl)-int(sa.ttl))
 		}
-	}
+	})
 }
 
 // path records one packet from input from to input to on jc: d its

@@ -172,7 +172,7 @@ func (j *joint) absent(g *rstGroup, jd *judgement) {
 			}
 			text := fmt.Sprintf("proof: %s (%s) holds the connection and ran past the moment this RST would have "+
 				"passed it, and holds no such RST: it was made between %s and %s", who, j.name(f), j.name(f), j.name(r.in))
-			if cf.last[g.dir].After(hi) {
+			if cf.sends[g.dir].After(hi) {
 				text += fmt.Sprintf(", and the %s kept sending after it", g.dir)
 			}
 			jd.k, jd.conf, jd.proven, jd.cover = kindMiddlebox, proofConfidence, true, f

@@ -35,12 +35,9 @@ const (
 // RSTs pair in order. It returns one group per packet, verdicts the
 // traces do not hold each alone.
 func (j *joint) sightings(verdicts [][]*Verdict) []*rstGroup {
-	type node struct {
-		in, idx int
-	}
-	parent := map[node]node{}
-	var find func(x node) node
-	find = func(x node) node {
+	parent := map[rstNode]rstNode{}
+	var find func(x rstNode) rstNode
+	find = func(x rstNode) rstNode {
 		p, ok := parent[x]
 		if !ok || p == x {
 			return x
@@ -49,26 +46,7 @@ func (j *joint) sightings(verdicts [][]*Verdict) []*rstGroup {
 		parent[x] = r
 		return r
 	}
-	for _, jc := range j.jconns {
-		for a := range jc.c {
-			for b := a + 1; b < len(jc.c); b++ {
-				if jc.c[a] == nil || jc.c[b] == nil {
-					continue
-				}
-				ca, cb := jc.c[a], jc.c[b]
-				used := make([]bool, len(cb.rsts))
-				for ia := range ca.rsts {
-					for ib := range cb.rsts {
-						if !used[ib] && j.sameRST(jc, a, b, &ca.rsts[ia], &cb.rsts[ib]) {
-							used[ib] = true
-							parent[find(node{b, ib})] = find(node{a, ia})
-							break
-						}
-					}
-				}
-			}
-		}
-	}
+	j.pairRSTs(func(a, b rstNode) { parent[find(b)] = find(a) })
 	var groups []*rstGroup
 	byRoot := map[any]*rstGroup{}
 	traced := make([]map[uint64]bool, len(j.traces))
@@ -87,10 +65,10 @@ func (j *joint) sightings(verdicts [][]*Verdict) []*rstGroup {
 					continue
 				}
 				traced[i][seg.frame] = true
-				r := find(node{i, k})
+				r := find(rstNode{i, k})
 				key := struct {
 					jc   *jconn
-					root node
+					root rstNode
 				}{jc, r}
 				g := byRoot[key]
 				if g == nil {
@@ -120,6 +98,36 @@ func (j *joint) sightings(verdicts [][]*Verdict) []*rstGroup {
 	return groups
 }
 
+// rstNode is the RST at index idx of its connection's trace in input in.
+type rstNode struct {
+	in, idx int
+}
+
+// pairRSTs calls union for each pair of RSTs two inputs recorded of one
+// connection that are one packet, pairing identical repeats in order.
+func (j *joint) pairRSTs(union func(a, b rstNode)) {
+	for _, jc := range j.jconns {
+		for a := range jc.c {
+			for b := a + 1; b < len(jc.c); b++ {
+				if jc.c[a] == nil || jc.c[b] == nil {
+					continue
+				}
+				ca, cb := jc.c[a], jc.c[b]
+				used := make([]bool, len(cb.rsts))
+				for ia := range ca.rsts {
+					for ib := range cb.rsts {
+						if !used[ib] && j.sameRST(jc, a, b, &ca.rsts[ia], &cb.rsts[ib]) {
+							used[ib] = true
+							union(rstNode{a, ia}, rstNode{b, ib})
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // sameRST reports whether RSTs ra of input a and rb of input b, on jc, are
 // one packet.
 func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
@@ -138,7 +146,10 @@ func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
 		}
 	}
 	if !j.align[a] || !j.align[b] {
-		return false
+		// No clock: near a packet both saw, on its timestamps' offset.
+		d0, ok := j.anyD[pathKey{jc, a, b}]
+		d := rb.t.Sub(ra.t) - d0
+		return ok && ra.ttl == rb.ttl && d >= -pathLag && d <= pathLag
 	}
 	dt := j.at(b, rb.t).Sub(j.at(a, ra.t))
 	u := j.unc[a] + j.unc[b] + pathLag

@@ -65,7 +65,8 @@ type traceConn struct {
 	hasISN [2]bool
 	first  [2]time.Time // zero: the side sent nothing
 	last   [2]time.Time
-	top    [2]uint32 // highest seq+len sent (valid when sent[side])
+	sends  [2]time.Time // the last packet of the side that was not a RST
+	top    [2]uint32    // highest seq+len sent (valid when sent[side])
 	sent   [2]bool
 	ttl    [2]uint8 // the TTL of the side's first non-RST packet
 	hasTTL [2]bool
@@ -146,6 +147,7 @@ func (c *traceConn) add(p *capture.Packet) {
 	if rst {
 		return
 	}
+	c.sends[d] = p.Time
 	end := p.Seq + uint32(p.PayloadLen)
 	if p.Flags&(capture.SYN|capture.FIN) != 0 {
 		end++
@@ -227,6 +229,7 @@ func (c *traceConn) flip() {
 	c.hasISN[0], c.hasISN[1] = c.hasISN[1], c.hasISN[0]
 	c.first[0], c.first[1] = c.first[1], c.first[0]
 	c.last[0], c.last[1] = c.last[1], c.last[0]
+	c.sends[0], c.sends[1] = c.sends[1], c.sends[0]
 	c.top[0], c.top[1] = c.top[1], c.top[0]
 	c.sent[0], c.sent[1] = c.sent[1], c.sent[0]
 	c.ttl[0], c.ttl[1] = c.ttl[1], c.ttl[0]
