@@ -163,6 +163,9 @@ type PairRun struct {
 	// capture time, on the lab's shared clock (before any Shift).
 	last  map[Vantage]time.Time
 	rstAt map[Vantage]map[int]time.Time
+	// bothWays is true for a capture holding segments other than RSTs from
+	// both the client and the server.
+	bothWays map[Vantage]bool
 }
 
 // ScorePair reads a pair of a scenario run's captures together, the
@@ -212,21 +215,29 @@ func ScorePair(ctx context.Context, bin string, res *Result, p Pair, shift time.
 
 // readTimes reads the times of the pair's captures as taken.
 func (pr *PairRun) readTimes(res *Result) error {
-	pr.last, pr.rstAt = map[Vantage]time.Time{}, map[Vantage]map[int]time.Time{}
+	pr.last, pr.rstAt, pr.bothWays = map[Vantage]time.Time{}, map[Vantage]map[int]time.Time{}, map[Vantage]bool{}
+	server := res.Scenario.ServerAddr()
 	for _, v := range []Vantage{pr.Pair.A, pr.Pair.B} {
 		segs, err := readSegments(filepath.Join(res.Dir, res.Scenario.CaptureFile(v)))
 		if err != nil {
 			return err
 		}
 		pr.rstAt[v] = map[int]time.Time{}
+		var fromServer, fromClient bool
 		for _, sg := range segs {
-			if sg.rst {
+			switch {
+			case sg.rst:
 				pr.rstAt[v][sg.frame] = sg.ts
+			case sg.src == server:
+				fromServer = true
+			default:
+				fromClient = true
 			}
 			if sg.ts.After(pr.last[v]) {
 				pr.last[v] = sg.ts
 			}
 		}
+		pr.bothWays[v] = fromServer && fromClient
 	}
 	return nil
 }
