@@ -34,6 +34,22 @@ func Scenarios() []Scenario {
 		}
 		list = append(list, s)
 	}
+	endToEnd(add)
+	onPath(add)
+	stateful(add)
+	later(add)
+	return list
+}
+
+// ruleArgv is the iptables command that appends (op "-A") or deletes (op
+// "-D") a rule, with the scenario's port filled in.
+func (s Scenario) ruleArgv(r Rule, op string) []string {
+	argv := []string{s.iptables(), op, r.Chain}
+	return append(argv, fields(fmt.Sprintf(r.Spec, s.Port))...)
+}
+
+// endToEnd adds the scenarios run over both IP versions, in run order.
+func endToEnd(add func(Scenario)) {
 	for _, f := range []Family{4, 6} {
 		sfx := ""
 		if f == 6 {
@@ -67,6 +83,11 @@ func Scenarios() []Scenario {
 			Expect:   map[Origin]Label{OriginServer: {"tls_handshake", "tls_reject", sendServerLinger}},
 			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
 	}
+}
+
+// onPath adds the scenarios of the endpoints' aborts, the firewalls and the
+// injector, in run order.
+func onPath(add func(Scenario)) {
 	add(Scenario{Name: "server-close-unread",
 		Server:   fields("-mode close-unread"),
 		Client:   fields("-mode request"),
@@ -107,6 +128,11 @@ func Scenarios() []Scenario {
 			Injector: fields("-mode " + mode + " -keyword forbidden"),
 			Expect:   map[Origin]Label{OriginMiddlebox: {"request", "injected", sendInjector}}})
 	}
+}
+
+// stateful adds the scenarios of state lost: conntrack, the accept queue,
+// a killed server, in run order.
+func stateful(add func(Scenario)) {
 	add(Scenario{Name: "idle-timeout",
 		Server: fields("-mode respond"),
 		Client: fields("-mode second-request -idle 3s"),
@@ -145,6 +171,10 @@ func Scenarios() []Scenario {
 		Crash:        true,
 		Expect:       map[Origin]Label{OriginServer: {"idle", "stale_connection", sendServerNoSock}},
 		ExtraOutRsts: map[Role]int{Server: 1}})
+}
+
+// later adds the scenarios added after the others, in run order.
+func later(add func(Scenario)) {
 	// The scenarios below came last, so the others keep their ports. In the
 	// NAT ones the router source-NATs the client toward the server,
 	// rewriting its address and port.
@@ -173,12 +203,4 @@ func Scenarios() []Scenario {
 		Client:   fields("-mode abort-before-response"),
 		Expect:   map[Origin]Label{OriginClient: {"request", "client_abort", sendClientLinger}},
 		Counters: []CounterCheck{{Client, "TcpExtTCPAbortOnData", 1}}})
-	return list
-}
-
-// ruleArgv is the iptables command that appends (op "-A") or deletes (op
-// "-D") a rule, with the scenario's port filled in.
-func (s Scenario) ruleArgv(r Rule, op string) []string {
-	argv := []string{s.iptables(), op, r.Chain}
-	return append(argv, fields(fmt.Sprintf(r.Spec, s.Port))...)
 }

@@ -151,7 +151,9 @@ func TestCommittedCaptures(t *testing.T) {
 					t.Errorf("%s frame %d: claimed from %s, the address says %s", capFile, sg.frame, r.From, want)
 				}
 			}
-			if rsts != len(rows) || rsts == 0 {
+			// A capture beyond the middlebox may hold none (the refused
+			// SYN of firewall-syn-reject-once never reaches it).
+			if rsts != len(rows) || rsts == 0 && !(position(v) > s.forger()) {
 				t.Errorf("%s: %d RSTs, %d truth rows", capFile, rsts, len(rows))
 			}
 			n++
