@@ -39,7 +39,7 @@ func (b *book) noteFrame(k uint64, v *rstanalysis.Verdict) {
 }
 
 // framesCell is the frames of e's event in each input, in the inputs'
-// order, "-" where an input has none: "7,9 | 8,9".
+// order, "-" where an input has none: "7,9 / 8,9".
 func (b *book) framesCell(e *event, inputs []string) string {
 	m := b.frames[b.eventKey(&e.v)]
 	cells := make([]string, len(inputs))
@@ -55,7 +55,7 @@ func (b *book) framesCell(e *event, inputs []string) string {
 		}
 		cells[i] = strings.Join(s, ",")
 	}
-	return strings.Join(cells, " | ")
+	return strings.Join(cells, " / ")
 }
 
 // jointRows rewrites the listed events' rows for a joint read: the frame
@@ -83,7 +83,7 @@ func jointLines(s Summary) [][2]string {
 	for i, in := range s.Inputs {
 		names[i] = clean(filepath.Base(in))
 	}
-	ls := [][2]string{{"together", "frames per event listed as " + strings.Join(names, " | ")}}
+	ls := [][2]string{{"together", "frames per event listed as " + strings.Join(names, " / ")}}
 	for _, in := range s.Joint.Inputs {
 		ls = append(ls, [2]string{"", clean(filepath.Base(in.File)) + ": " + alignText(in)})
 	}

@@ -143,7 +143,7 @@ func TestJointTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"5 | -", "- | 9", "2 reset events", "frames per event listed as a.pcap | b.pcap",
+	for _, want := range []string{"5 / -", "- / 9", "2 reset events", "frames per event listed as a.pcap / b.pcap",
 		"b.pcap: server, clock offset 7500 ms ± 10 ms, 1 connection matched, 0 unmatched"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)

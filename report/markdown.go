@@ -161,7 +161,7 @@ func mdEventRow(e *event, d *digest) []string {
 // more than one: "4 (57–60)".
 func rstsCell(e *event, rec eventRec) string {
 	n := strconv.Itoa(int(rec.rsts))
-	if rec.rsts > 1 {
+	if rec.rsts > 1 && !isJoint(&e.v) { // a joint read's frame cell lists them
 		n += " (" + e.r.frame + "–" + strconv.FormatUint(rec.lastFrame, 10) + ")"
 	}
 	return n

@@ -15,7 +15,10 @@ import (
 const (
 	proofConfidence  = 0.99
 	unseenConfidence = 0.95
-	hopsConfidence   = 0.75
+	// unalignedConfidence is connUnseen's when the clocks could not be
+	// aligned and the times were compared as recorded.
+	unalignedConfidence = 0.8
+	hopsConfidence      = 0.75
 )
 
 // kind is a joint judgement in terms of the claimed sender.
@@ -203,27 +206,52 @@ func (j *joint) connUnseen(g *rstGroup, jd *judgement) {
 	rr := roleRank(j.roles[r.in])
 	for f, tf := range j.traces {
 		rf := roleRank(j.roles[f])
-		if f == r.in || rr < 0 || rf < 0 || !j.align[f] || !j.align[r.in] || tf.Dropped > 0 || tf.First.IsZero() {
+		if f == r.in || rr < 0 || rf < 0 || tf.Dropped > 0 || tf.First.IsZero() ||
+			g.dir == Server && rf <= rr || g.dir == Client && rf >= rr {
 			continue
 		}
-		if g.dir == Server && rf <= rr || g.dir == Client && rf >= rr {
-			continue
-		}
-		t := j.at(r.in, r.v.Time)
-		u := j.unc[f] + j.unc[r.in] + pathLag
-		if j.at(f, tf.First).After(t.Add(-u)) || j.at(f, tf.Last).Before(t.Add(u)) {
+		if !j.ranAcross(r.in, f, g.jc.c[r.in].start()) {
 			continue
 		}
 		what := "connection"
 		if c := g.jc.c[r.in]; c.hasISN[Client] {
 			what = "client's SYN"
 		}
-		jd.k, jd.conf, jd.proven, jd.cover = kindMiddlebox, unseenConfidence, true, f
-		jd.fs = append(jd.fs, Finding{Rule: RuleJointConnUnseen, Weight: decisive, Text: fmt.Sprintf(
-			"the %s never appears in %s, the %s-side capture, which ran from before this RST to after it: "+
-				"the RST came from between", what, j.name(f), g.dir)})
+		text := fmt.Sprintf("the %s never appears in %s, the %s-side capture, which ran from before this RST to "+
+			"after it: the RST came from between", what, j.name(f), g.dir)
+		conf := unseenConfidence
+		if !j.align[f] || !j.align[r.in] {
+			conf = unalignedConfidence
+			text += " (if the clocks agree: no packet in common aligned them)"
+		}
+		jd.k, jd.conf, jd.proven, jd.cover = kindMiddlebox, conf, true, f
+		jd.fs = append(jd.fs, Finding{Rule: RuleJointConnUnseen, Weight: decisive, Text: text})
 		return
 	}
+}
+
+// ranAcross reports whether input f's capture ran from before a packet
+// that input r recorded at t (r's clock) could have reached it to well
+// after: on the fastest path between the two that the matched connections
+// showed, else on the aligned clocks (on the recorded times when they
+// could not be aligned).
+func (j *joint) ranAcross(r, f int, t time.Time) bool {
+	tf := j.traces[f]
+	var early, fast time.Duration // the earliest arrival allowed, the fastest seen
+	found := false
+	for k, p := range j.paths {
+		if k.from == r && k.to == f {
+			e := p.minD - j.jitter(k.jc, r, f)
+			early, fast = minDur(early, e, found), minDur(fast, p.minD, found)
+			found = true
+		}
+	}
+	if found {
+		return !tf.First.After(t.Add(early)) && !tf.Last.Before(t.Add(fast+pathLag))
+	}
+	at := j.at(r, t)
+	u := j.unc[f] + j.unc[r]
+	return !j.at(f, tf.First).After(at.Add(-u)) && !j.at(f, tf.Last).Before(at.Add(u+pathLag))
 }
 
 // hopsMismatch: a RST seen only at the receiver's side whose TTL is not

@@ -90,3 +90,50 @@ func TestRunJointInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestRunJointSYNUnseen: a SYN refused on the way never shows in the
+// server's capture, which ran across that moment: the RST the client got
+// "from the server" came from between. A later SYN that did reach the
+// server, refused there, is the server's, proven by its own capture.
+func TestRunJointSYNUnseen(t *testing.T) {
+	client := append(exchange(t0, 40000, 0), exchange(t0.Add(3*time.Second), 42000, 8)...)
+	var server []capture.Packet
+	for i, p := range serverView(client, 0) {
+		if p.SrcPort != 40001 && p.DstPort != 40001 { // the first refused SYN never got there
+			p.Frame = uint64(i + 1)
+			server = append(server, p)
+		}
+	}
+	sink := &memSink{}
+	err := Run(context.Background(), []Input{input("client.pcap", newMemSource(client)), input("server.pcap", newMemSource(server))},
+		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	seen := map[uint64]bool{}
+	for _, v := range sink.verdicts {
+		if v.File != "client.pcap" || v.Client.Port()%1000 != 1 {
+			continue
+		}
+		seen[uint64(v.Client.Port())] = true
+		rule := rstanalysis.RuleID("")
+		if len(v.Findings) > 0 {
+			rule = v.Findings[0].Rule
+		}
+		switch v.Client.Port() {
+		case 40001:
+			if v.Origin != rstanalysis.OriginMiddlebox || v.Confidence < 0.95 || rule != rstanalysis.RuleJointConnUnseen {
+				t.Errorf("SYN that never arrived: %s %.2f %s, first finding %s; want middlebox by joint.conn_unseen",
+					v.Origin, v.Confidence, v.Cause, rule)
+			}
+		case 42001:
+			if v.Origin != rstanalysis.OriginServer || v.Confidence < 0.95 || rule != rstanalysis.RuleJointSeenLeaving {
+				t.Errorf("SYN refused by the server: %s %.2f, first finding %s; want server by joint.seen_leaving",
+					v.Origin, v.Confidence, rule)
+			}
+		}
+	}
+	if len(seen) != 2 {
+		t.Errorf("refusals judged: %v, want both", seen)
+	}
+}
