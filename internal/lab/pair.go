@@ -159,10 +159,11 @@ type PairRun struct {
 	// each judged RST that got one, by vantage and frame.
 	Judged   []Judged
 	Verdicts map[Vantage]map[int]JointVerdict
-	// last is the time of each capture's last TCP segment, rstAt each RST's
-	// capture time, on the lab's shared clock (before any Shift).
-	last  map[Vantage]time.Time
-	rstAt map[Vantage]map[int]time.Time
+	// first and last are the times of each capture's first and last TCP
+	// segment, rstAt each RST's capture time, on the lab's shared clock
+	// (before any Shift).
+	first, last map[Vantage]time.Time
+	rstAt       map[Vantage]map[int]time.Time
 	// bothWays is true for a capture holding segments other than RSTs from
 	// both the client and the server.
 	bothWays map[Vantage]bool
@@ -215,7 +216,8 @@ func ScorePair(ctx context.Context, bin string, res *Result, p Pair, shift time.
 
 // readTimes reads the times of the pair's captures as taken.
 func (pr *PairRun) readTimes(res *Result) error {
-	pr.last, pr.rstAt, pr.bothWays = map[Vantage]time.Time{}, map[Vantage]map[int]time.Time{}, map[Vantage]bool{}
+	pr.first, pr.last, pr.rstAt = map[Vantage]time.Time{}, map[Vantage]time.Time{}, map[Vantage]map[int]time.Time{}
+	pr.bothWays = map[Vantage]bool{}
 	server := res.Scenario.ServerAddr()
 	for _, v := range []Vantage{pr.Pair.A, pr.Pair.B} {
 		segs, err := readSegments(filepath.Join(res.Dir, res.Scenario.CaptureFile(v)))
@@ -235,6 +237,9 @@ func (pr *PairRun) readTimes(res *Result) error {
 			}
 			if sg.ts.After(pr.last[v]) {
 				pr.last[v] = sg.ts
+			}
+			if pr.first[v].IsZero() || sg.ts.Before(pr.first[v]) {
+				pr.first[v] = sg.ts
 			}
 		}
 		pr.bothWays[v] = fromServer && fromClient

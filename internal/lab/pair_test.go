@@ -131,6 +131,7 @@ func TestPairChecks(t *testing.T) {
 			Vantage: map[string]Vantage{a: AtClient, b: AtServer}, Joint: &Joint{Verdicts: vs},
 			Verdicts: map[Vantage]map[int]JointVerdict{AtClient: {}, AtServer: {}},
 			rstAt:    map[Vantage]map[int]time.Time{AtClient: {5: t0}, AtServer: {7: t0, 8: t0}},
+			first:    map[Vantage]time.Time{AtClient: t0.Add(-time.Second), AtServer: t0.Add(-time.Second)},
 			last:     map[Vantage]time.Time{AtClient: t0.Add(time.Second), AtServer: t0.Add(time.Second)}}
 		byFile := map[Vantage][]Verdict{}
 		for _, v := range vs {

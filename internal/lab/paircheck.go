@@ -72,17 +72,17 @@ func nearerSender(s Scenario, p Pair, t TruthRow) []Vantage {
 
 // Provable reports whether the pair can prove a middlebox RST made on the
 // path: a capture of it lies between the middlebox and the end the RST
-// claims (nearerSender), and that capture holds a TCP segment later than
-// the RST at its own capture, so it shows it covered the moment. (A capture
-// whose last packet came before, or that holds none, as behind a router
-// that rejects the SYN, cannot show that it was still running.)
+// claims (nearerSender), and that capture holds TCP segments before and
+// after the time of the RST at its own capture, so it shows it ran across
+// the moment. (A capture that begins after or ends before, or holds
+// nothing, as behind a router that rejects the only SYN, cannot show it.)
 func (pr *PairRun) Provable(j Judged) bool {
 	at, ok := pr.rstAt[j.Vantage][j.Truth.Frame]
 	if !ok {
 		return false
 	}
 	for _, v := range nearerSender(pr.Scenario, pr.Pair, j.Truth) {
-		if pr.last[v].After(at) {
+		if pr.first[v].Before(at) && pr.last[v].After(at) {
 			return true
 		}
 	}

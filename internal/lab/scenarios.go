@@ -189,14 +189,15 @@ func later(add func(Scenario)) {
 			Expect:   map[Origin]Label{OriginServer: {"request", "server_abort", sendServerLinger}},
 			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
 	}
-	// A SYN refused on the path, then a connection that passes: the
-	// captures behind the router hold a packet after the refusal, so a
-	// pair can show it covered the moment and never saw the first SYN.
+	// A connection that passes, and while it is open a second SYN refused
+	// on the path: the captures behind the router hold packets before and
+	// after the refusal, so a pair can show they ran across it and never
+	// saw that SYN.
 	add(Scenario{Name: "firewall-syn-reject-once", ExportAll: true,
 		Server: fields("-mode respond"),
 		Client: fields("-mode burst -n 1 -gap 200ms"),
 		Rules: []Rule{{Router, "FORWARD",
-			"-p tcp --dport %d --syn -m statistic --mode nth --every 1000000 --packet 0 -j REJECT --reject-with tcp-reset"}},
+			"-p tcp --dport %d --syn -m statistic --mode nth --every 1000000 --packet 1 -j REJECT --reject-with tcp-reset"}},
 		Expect: map[Origin]Label{OriginMiddlebox: {"syn", "firewall_reject", sendRouterReject}}})
 	add(Scenario{Name: "nat-client-abort", NAT: "10.77.2.1:40000-40100",
 		Server:   fields("-mode slow-respond -wait 300ms"),
