@@ -43,7 +43,10 @@
 // the verbose details, columns.go the width-fitted text tables; csv.go and
 // json.go the machine formats; filter.go Options.Filter; fields.go,
 // escape.go and render.go field formatting, escaping and the tablewriter
-// helper.
+// helper; joint.go what several captures read together change (verdicts
+// with Sightings: an event counted once across the inputs, its frames in
+// every input in one cell, the inputs' clocks in the capture block and in
+// JSON).
 //
 // # Streaming
 //

@@ -54,4 +54,17 @@
 // hands each RST a snapshot, spreads connections over workers by their
 // 5-tuple and merges verdicts back into capture order, so the output is the
 // same for any number of workers.
+//
+// # Several captures of one incident
+//
+// A Trace keeps a compact record of each connection of one input (trace.go);
+// Joint reads the Traces and verdicts of several inputs together: it
+// matches connections across them (joint_match.go: 5-tuple and ISNs, or
+// through NAT the ISNs and payload), bounds each input's clock offset from
+// the packets two inputs share (joint_clock.go), finds the sightings of each
+// RST packet (joint_rst.go), judges each packet once with the rules joint.*
+// (joint_judge.go: seen leaving its sender, absent where its sender's
+// capture covers the moment, a connection that never reached the sender's
+// side, hops, lost on the path) and regroups the events so that none holds
+// two origins (joint_event.go).
 package rstanalysis

@@ -78,6 +78,7 @@ type joint struct {
 	paths  map[pathKey]*pathStat
 	order  map[pathKey]int           // nearer, by jc and inputs a < b
 	anyD   map[pathKey]time.Duration // a timestamp difference of a packet inputs a < b both saw
+	pairs  map[[2]int]pairPath       // fastest, by inputs from and to
 	off    []time.Duration           // per input, its clock minus the first input's
 	unc    []time.Duration
 	align  []bool

@@ -20,7 +20,6 @@ type pathKey struct {
 type pathStat struct {
 	minD time.Duration
 	hops int
-	n    int
 }
 
 // bounds on the offset of one input's clock from another's.
@@ -81,7 +80,7 @@ func (j *joint) timingOrder(jc *jconn, a, b int) int {
 	var minC, maxC, minS, maxS time.Duration
 	var nc, ns int
 	pairSegs(jc.c[a], jc.c[b], func(sa, sb *traceSeg) {
-		d := sb.t.Sub(sa.t)
+		d := time.Duration(sb.t - sa.t)
 		if _, ok := j.anyD[pathKey{jc, a, b}]; !ok {
 			j.anyD[pathKey{jc, a, b}] = d
 		}
@@ -178,8 +177,8 @@ func (j *joint) measure(jc *jconn, a, b int, bo *bounds) {
 		if !ok {
 			return
 		}
-		d := sb.t.Sub(sa.t) // b's timestamp minus a's
-		if from == a {      // offset(b-a) <= d
+		d := time.Duration(sb.t - sa.t) // b's timestamp minus a's
+		if from == a {                  // offset(b-a) <= d
 			bo.hi, bo.hasHi = minDur(bo.hi, d, bo.hasHi), true
 			j.path(jc, a, b, d, int(sa.ttl)-int(sb.ttl))
 		} else { // offset(b-a) >= d
@@ -195,11 +194,10 @@ func (j *joint) path(jc *jconn, from, to int, d time.Duration, hops int) {
 	k := pathKey{jc, from, to}
 	p := j.paths[k]
 	if p == nil {
-		j.paths[k] = &pathStat{minD: d, hops: hops, n: 1}
+		j.paths[k] = &pathStat{minD: d, hops: hops}
 		return
 	}
 	p.minD = min(p.minD, d)
-	p.n++
 }
 
 func minDur(cur, d time.Duration, has bool) time.Duration {

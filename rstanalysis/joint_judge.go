@@ -237,21 +237,35 @@ func (j *joint) connUnseen(g *rstGroup, jd *judgement) {
 // could not be aligned).
 func (j *joint) ranAcross(r, f int, t time.Time) bool {
 	tf := j.traces[f]
-	var early, fast time.Duration // the earliest arrival allowed, the fastest seen
-	found := false
-	for k, p := range j.paths {
-		if k.from == r && k.to == f {
-			e := p.minD - j.jitter(k.jc, r, f)
-			early, fast = minDur(early, e, found), minDur(fast, p.minD, found)
-			found = true
-		}
-	}
-	if found {
-		return !tf.First.After(t.Add(early)) && !tf.Last.Before(t.Add(fast+pathLag))
+	if p, ok := j.fastest(r, f); ok {
+		return !tf.First.After(t.Add(p.early)) && !tf.Last.Before(t.Add(p.fast+pathLag))
 	}
 	at := j.at(r, t)
 	u := j.unc[f] + j.unc[r]
 	return !j.at(f, tf.First).After(at.Add(-u)) && !j.at(f, tf.Last).Before(at.Add(u+pathLag))
+}
+
+// pairPath is what the paths of every connection from input r to input f
+// showed together: the earliest arrival they allow and the fastest delay.
+type pairPath struct {
+	early, fast time.Duration
+	found       bool
+}
+
+// fastest returns the pairPath from input r to input f, worked out once.
+func (j *joint) fastest(r, f int) (pairPath, bool) {
+	if j.pairs == nil {
+		j.pairs = map[[2]int]pairPath{}
+		for k, p := range j.paths {
+			pp := j.pairs[[2]int{k.from, k.to}]
+			e := p.minD - j.jitter(k.jc, k.from, k.to)
+			pp.early, pp.fast = minDur(pp.early, e, pp.found), minDur(pp.fast, p.minD, pp.found)
+			pp.found = true
+			j.pairs[[2]int{k.from, k.to}] = pp
+		}
+	}
+	p := j.pairs[[2]int{r, f}]
+	return p, p.found
 }
 
 // hopsMismatch: a RST seen only at the receiver's side whose TTL is not

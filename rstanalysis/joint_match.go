@@ -25,7 +25,6 @@ func (j *joint) match() {
 	byISN := map[isnKey][]*jconn{}
 	for i, t := range j.traces {
 		for _, c := range t.conns {
-			c.input = i
 			jc := j.find(i, c, byKey, byISN)
 			if jc == nil {
 				jc = &jconn{c: make([]*traceConn, n)}

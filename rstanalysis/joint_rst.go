@@ -141,17 +141,17 @@ func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
 			if from == b {
 				sf, st = rb, ra
 			}
-			d := st.t.Sub(sf.t)
+			d := time.Duration(st.t - sf.t)
 			return int(sf.ttl)-int(st.ttl) == p.hops && d >= p.minD-j.jitter(jc, from, to) && d <= p.minD+pathLag
 		}
 	}
 	if !j.align[a] || !j.align[b] {
 		// No clock: near a packet both saw, on its timestamps' offset.
 		d0, ok := j.anyD[pathKey{jc, a, b}]
-		d := rb.t.Sub(ra.t) - d0
+		d := time.Duration(rb.t-ra.t) - d0
 		return ok && ra.ttl == rb.ttl && d >= -pathLag && d <= pathLag
 	}
-	dt := j.at(b, rb.t).Sub(j.at(a, ra.t))
+	dt := j.at(b, time.Unix(0, rb.t)).Sub(j.at(a, time.Unix(0, ra.t)))
 	u := j.unc[a] + j.unc[b] + pathLag
 	return dt >= -u && dt <= u
 }

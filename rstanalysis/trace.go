@@ -32,7 +32,7 @@ type Trace struct {
 
 // traceSegs and traceRSTs bound what a Trace keeps of one connection.
 const (
-	traceSegs = 24
+	traceSegs = 16
 	traceRSTs = 32
 	// digestBytes is how much of a payload its digest covers.
 	digestBytes = 64
@@ -40,13 +40,13 @@ const (
 
 // traceSeg is one segment of a traced connection, as the capture saw it.
 type traceSeg struct {
-	t       time.Time
+	t       int64 // Unix nanoseconds
 	frame   uint64
 	dir     Side
 	flags   capture.Flags
 	seq     uint32
 	ack     uint32
-	length  int
+	length  uint32
 	ttl     uint8
 	ipid    uint16
 	hasIPID bool
@@ -72,7 +72,6 @@ type traceConn struct {
 	hasTTL [2]bool
 	segs   []traceSeg
 	rsts   []traceSeg
-	input  int // index of the input (set by Joint)
 }
 
 // NewTrace returns an empty Trace for the input named file.
@@ -130,8 +129,8 @@ func (c *traceConn) add(p *capture.Packet) {
 		c.first[d] = p.Time
 	}
 	c.last[d] = p.Time
-	s := traceSeg{t: p.Time, frame: p.Frame, dir: d, flags: p.Flags, seq: p.Seq, ack: p.Ack,
-		length: p.PayloadLen, ttl: p.TTL, ipid: p.IPID, hasIPID: p.HasIPID, digest: digest(p.Payload())}
+	s := traceSeg{t: p.Time.UnixNano(), frame: p.Frame, dir: d, flags: p.Flags, seq: p.Seq, ack: p.Ack,
+		length: uint32(p.PayloadLen), ttl: p.TTL, ipid: p.IPID, hasIPID: p.HasIPID, digest: digest(p.Payload())}
 	rst := p.Flags&capture.RST != 0
 	if rst {
 		s.peerTop, s.peerSent = c.top[d.Peer()], c.sent[d.Peer()]
@@ -176,22 +175,6 @@ func (c *traceConn) hops(d Side) int {
 	return flows.Hops(c.ttl[d])
 }
 
-// find returns the connection of t that the verdict v is about: the latest
-// with v's endpoints whose first packet is not after the RST.
-func (t *Trace) find(v *Verdict) *traceConn {
-	var best *traceConn
-	k := flows.KeyOf(&capture.Packet{Src: v.Client.Addr(), Dst: v.Server.Addr(), SrcPort: v.Client.Port(), DstPort: v.Server.Port()})
-	for _, c := range t.byKey[k] {
-		if c.rstAt(v.Frame) >= 0 {
-			return c
-		}
-		if f := c.start(); !f.After(v.Time) {
-			best = c
-		}
-	}
-	return best
-}
-
 // start is the time of c's first packet.
 func (c *traceConn) start() time.Time {
 	switch {
@@ -201,24 +184,6 @@ func (c *traceConn) start() time.Time {
 		return c.first[0]
 	}
 	return c.first[1]
-}
-
-// end is the time of c's last packet.
-func (c *traceConn) end() time.Time {
-	if c.last[0].After(c.last[1]) {
-		return c.last[0]
-	}
-	return c.last[1]
-}
-
-// rstAt returns the index in c.rsts of the RST at frame, or -1.
-func (c *traceConn) rstAt(frame uint64) int {
-	for i := range c.rsts {
-		if c.rsts[i].frame == frame {
-			return i
-		}
-	}
-	return -1
 }
 
 // flip swaps c's sides: the guess of which end is the client was the

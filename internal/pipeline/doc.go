@@ -32,7 +32,10 @@
 //     the frames of reset connections saved through package keep to a file
 //     cut back to its last whole record when the disk fills up.
 //   - What a file read needs: the progress bar, and per-input verdict file
-//     names when there are several inputs.
+//     names when there are several inputs; with Options.Joint, the joint
+//     stage (joint.go): a rstanalysis.Trace per input, the verdicts held
+//     until the last input was read, rstanalysis.Joint, then the writing
+//     and the summary's Joint.
 //   - What a server's live capture adds: the kernel's testimony opened as
 //     --kernel says (OpenKernel, package internal/kernel; one line when the
 //     host cannot give it), an Observer told of every verdict and of the

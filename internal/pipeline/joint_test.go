@@ -137,3 +137,39 @@ func TestRunJointSYNUnseen(t *testing.T) {
 		t.Errorf("refusals judged: %v, want both", seen)
 	}
 }
+
+// TestRunJointLost: the server's RST leaves the server (its capture shows
+// it) but never reaches the client's capture, which ran long after: lost
+// on the path, said on the server's verdict.
+func TestRunJointLost(t *testing.T) {
+	both := append(exchange(t0, 40000, 0), exchange(t0.Add(3*time.Second), 42000, 8)...)
+	var client []capture.Packet
+	for _, p := range both {
+		if !(p.DstPort == 40000 && p.Flags&capture.RST != 0) {
+			client = append(client, p)
+		}
+	}
+	sink := &memSink{}
+	err := Run(context.Background(), []Input{input("client.pcap", newMemSource(client)),
+		input("server.pcap", newMemSource(serverView(both, 0)))}, NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	found := false
+	for _, v := range sink.verdicts {
+		if v.File != "server.pcap" || v.Client.Port() != 40000 {
+			continue
+		}
+		found = true
+		lost := false
+		for _, f := range v.Findings {
+			lost = lost || f.Rule == rstanalysis.RuleJointLost
+		}
+		if v.Origin != rstanalysis.OriginServer || !lost || len(v.Sightings) != 1 {
+			t.Errorf("%s %.2f, sightings %v, evidence %q; want the server's, lost on the path", v.Origin, v.Confidence, v.Sightings, v.Texts())
+		}
+	}
+	if !found {
+		t.Error("no verdict for the server's RST in its own capture")
+	}
+}
