@@ -21,18 +21,30 @@
 //
 // Each scenario is captured at the client (client's interface), router-in
 // (the router's client-facing interface), router-out (the router's interface
-// toward the scenario's server) and server (the server's own interface).
+// toward the scenario's server) and server (the server's own interface). In
+// the NAT scenarios the router source-NATs the client on its server-facing
+// interface: router-out and server see the connection under another
+// 5-tuple.
 //
 // # Ground truth
 //
 // Truth is mechanical, not asserted: a RST that claims an endpoint's address
 // truly came from that endpoint iff the same segment (addresses, ports, seq,
 // ack, flags) appears in the capture taken on that endpoint's own interface;
-// otherwise something on the path made it. The label of each RST (which
+// otherwise something on the path made it. Through the NAT the segments
+// compare after the translation is undone: the client's SYN, found on both
+// sides of the router by destination, ISN and IPv4 ID, gives it. The label of each RST (which
 // program or rule sent it) comes from the scenario's design and is
 // cross-checked against the kernels' counters (nstat in each namespace), the
 // iptables rule counters and the injector's log. An endpoint's RST is
 // secondary when its own capture had already seen a RST on that connection.
+//
+// # Scoring
+//
+// The test scores rstscope on each capture alone, then on Pairs of captures
+// read together (rstscope read -o json A B): every record is judged against
+// its own file's truth, every event must have one origin, and the
+// client+server pair is read again with the server's clock shifted.
 //
 // # Trade-offs
 //

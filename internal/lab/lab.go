@@ -50,8 +50,12 @@ func (t *Topology) RunAll(ctx context.Context, scenarios []Scenario, out string,
 
 // Exported lists the vantages whose captures Export copies for a scenario:
 // the client and the router's client-facing side (pcapng) always, the
-// server too when an injector forges RSTs toward it.
+// server too when an injector forges RSTs toward it, and all four behind a
+// NAT (two 5-tuples for one connection) or with ExportAll.
 func Exported(s Scenario) []Vantage {
+	if s.NAT != "" || s.ExportAll {
+		return Vantages
+	}
 	vs := []Vantage{AtClient, AtRouterIn}
 	if s.Injector != nil {
 		vs = append(vs, AtServer)
@@ -70,4 +74,19 @@ func Export(res *Result, dir string) error {
 		}
 	}
 	return nil
+}
+
+// LoadResult reads back a scenario run that Run wrote into dir: its
+// captures stay there, the truth is read from its truth files. Counters,
+// logs and the injector's log are not kept on disk and stay empty.
+func LoadResult(s Scenario, dir string) (*Result, error) {
+	res := &Result{Scenario: s, Dir: dir, Truth: map[Vantage][]TruthRow{}}
+	for _, v := range Vantages {
+		rows, err := ReadTruth(filepath.Join(dir, s.TruthFile(v)))
+		if err != nil {
+			return nil, err
+		}
+		res.Truth[v] = rows
+	}
+	return res, nil
 }

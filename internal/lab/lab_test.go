@@ -15,9 +15,11 @@ import (
 	"github.com/rstscope/rstscope/internal/testenv"
 )
 
-// The lab's tests need root. Two environment variables help when working on
-// it: LAB_RUN (a regexp of scenario names to run) and LAB_OUT (a directory
-// that keeps the captures and truth files instead of a temporary one).
+// The lab's tests need root. Three environment variables help when working
+// on it: LAB_RUN (a regexp of scenario names to run), LAB_OUT (a directory
+// that keeps the captures and truth files instead of a temporary one) and
+// LAB_REUSE (score the captures an earlier run kept in LAB_OUT again,
+// without running the lab).
 
 // newTopology builds the lab and removes it when the test ends, also on
 // Ctrl-C or SIGTERM.
@@ -108,26 +110,15 @@ func blindSpot(j Judged) (string, bool) {
 }
 
 // TestLab builds the lab, runs every scenario with captures at every
-// vantage, derives the ground truth, and scores rstscope against it.
+// vantage, derives the ground truth, and scores rstscope against it: each
+// capture alone (subtest single), then Pairs of captures read together
+// (subtest pairs).
 func TestLab(t *testing.T) {
-	topo := newTopology(t)
-	out := os.Getenv("LAB_OUT")
-	if out == "" {
-		out = t.TempDir()
-	}
 	re, err := regexp.Compile(os.Getenv("LAB_RUN"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	results, err := topo.RunAll(t.Context(), Scenarios(), out, re.MatchString)
-	for _, r := range results {
-		for _, p := range r.Problems {
-			t.Errorf("lab: %s: %s", r.Scenario.Name, p)
-		}
-	}
-	if err != nil {
-		t.Fatalf("lab: %v", err)
-	}
+	results := runLab(t, re.MatchString)
 
 	bin, err := BuildRstscope(t.Context(), "../..", t.TempDir())
 	if errors.Is(err, ErrNoRstscope) {
@@ -151,7 +142,43 @@ func TestLab(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("rstscope against the lab (right/wrong/unknown, phase right/total):\n%s", table.String())
-	assertScore(t, js)
+	t.Run("single", func(t *testing.T) { assertScore(t, js) })
+	t.Run("pairs", func(t *testing.T) { assertPairs(t, bin, results) })
+}
+
+// runLab runs the lab's scenarios that keep accepts, or, with LAB_REUSE set
+// to the LAB_OUT of an earlier run, reads that run's captures and truth
+// again (no root needed: for working on the scoring).
+func runLab(t *testing.T, keep func(string) bool) []*Result {
+	if dir := os.Getenv("LAB_REUSE"); dir != "" {
+		var results []*Result
+		for _, s := range Scenarios() {
+			if !keep(s.Name) {
+				continue
+			}
+			r, err := LoadResult(s, filepath.Join(dir, s.Name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			results = append(results, r)
+		}
+		return results
+	}
+	topo := newTopology(t)
+	out := os.Getenv("LAB_OUT")
+	if out == "" {
+		out = t.TempDir()
+	}
+	results, err := topo.RunAll(t.Context(), Scenarios(), out, keep)
+	for _, r := range results {
+		for _, p := range r.Problems {
+			t.Errorf("lab: %s: %s", r.Scenario.Name, p)
+		}
+	}
+	if err != nil {
+		t.Fatalf("lab: %v", err)
+	}
+	return results
 }
 
 // assertScore is the accuracy assertion: every RST at every vantage gets a

@@ -65,121 +65,42 @@ func (t *Topology) Run(ctx context.Context, s Scenario, dir string) (*Result, er
 		return nil, err
 	}
 	res := &Result{Scenario: s, Dir: dir, Logs: map[string]string{}, Counters: map[Role]map[string]int{}}
-	var err error
-	var cleanups []func()
+	var undo cleanups
 	defer func() {
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
+		undo.run()
 		// Stopping the server can send segments too: a FIN on a connection
 		// its peer has forgotten (idle-timeout), and the RST answering it.
 		// Through the delay relay of a busy machine they can arrive after
 		// the next scenario has read its counters and started its captures.
 		_ = t.quiesce(context.Background(), s, 0)
 	}()
-
-	before := map[Role]map[string]int{}
-	for _, r := range s.counted() {
-		if before[r], err = t.nstat(ctx, r); err != nil {
-			return nil, err
-		}
-	}
-	for _, sc := range s.Sysctls {
-		old, err := t.Exec(ctx, sc.Role, "sysctl", "-n", sc.Key)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.sysctl(ctx, sc.Role, sc.Key+"="+sc.Value); err != nil {
-			return nil, err
-		}
-		restore := sc.Key + "=" + strings.TrimSpace(old)
-		cleanups = append(cleanups, func() { t.sysctl(context.Background(), sc.Role, restore) })
-	}
-	for _, r := range s.Rules {
-		spec := s.ruleSpec(r)
-		if _, err := t.Exec(ctx, r.Role, append([]string{s.iptables(), "-A"}, spec...)...); err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, func() {
-			t.Exec(context.Background(), r.Role, append([]string{s.iptables(), "-D"}, spec...)...)
-		})
-	}
-
-	var server *proc
-	if s.Server != nil {
-		argv := append([]string{t.Labnode, "server", "-listen", s.ServerAddr().String()}, s.Server...)
-		if server, err = t.procs.start(ctx, "server", t.cmd(s.Far, argv...)); err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, func() { server.stop(syscall.SIGTERM); res.Logs["server"] = server.out.String() + server.errb.String() })
-		if err := server.waitOutput(ctx, `"listening"`, procReady); err != nil {
-			return nil, err
-		}
-	}
-
-	var dumps []*proc
-	stopDumps := func() {
-		for _, d := range dumps {
-			d.stop(syscall.SIGTERM)
-		}
-	}
-	cleanups = append(cleanups, stopDumps)
-	for _, v := range Vantages {
-		d, err := t.startCapture(ctx, s, v, dir)
-		if err != nil {
-			return nil, err
-		}
-		dumps = append(dumps, d)
-	}
-	for _, d := range dumps {
-		if err := d.waitOutput(ctx, "listening on", procReady); err != nil {
-			return nil, err
-		}
-	}
-	time.Sleep(100 * time.Millisecond) // tcpdump prints before its loop starts
-
-	var inj *proc
-	if s.Injector != nil {
-		_, sif := s.capturePoint(AtRouterOut)
-		argv := append([]string{t.Labnode, "injector", "-client-if", "r0", "-server-if", sif,
-			"-port", strconv.Itoa(int(s.Port))}, s.Injector...)
-		if inj, err = t.procs.start(ctx, "injector", t.cmd(Router, argv...)); err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, func() { inj.stop(syscall.SIGTERM) })
-		if err := inj.waitOutput(ctx, `"injecting"`, procReady); err != nil {
-			return nil, err
-		}
-	}
-
-	cargs := append([]string{t.Labnode, "client", "-connect", s.ServerAddr().String()}, s.Client...)
-	waitFile := filepath.Join(dir, s.Name+".go")
-	if s.Crash {
-		os.Remove(waitFile)
-		cargs = append(cargs, "-wait-file", waitFile)
-	}
-	client, err := t.procs.start(ctx, "client", t.cmd(Client, cargs...))
+	before, err := t.countersOf(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	if s.Crash {
-		if err := t.crash(ctx, s, server, waitFile); err != nil {
-			client.stop(syscall.SIGTERM)
-			return nil, err
-		}
-		defer os.Remove(waitFile)
+	if err := t.configure(ctx, s, &undo); err != nil {
+		return nil, err
 	}
-	cerr := client.wait(30 * time.Second)
-	res.Logs["client"] = client.out.String() + client.errb.String()
-	if cerr != nil {
-		return nil, fmt.Errorf("client: %w: %s", cerr, res.Logs["client"])
+	server, err := t.startServer(ctx, s, res, &undo)
+	if err != nil {
+		return nil, err
+	}
+	dumps, err := t.startCaptures(ctx, s, dir, &undo)
+	if err != nil {
+		return nil, err
+	}
+	inj, err := t.startInjector(ctx, s, &undo)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.runClient(ctx, s, res, server); err != nil {
+		return nil, err
 	}
 	// Late segments and the RSTs answering them: wait until the kernels
 	// are quiet, or a RST they count may come after the captures stop.
 	if err := t.quiesce(ctx, s, 300*time.Millisecond); err != nil {
 		return nil, err
 	}
-
 	if inj != nil {
 		inj.stop(syscall.SIGTERM)
 		res.Logs["injector"] = inj.out.String() + inj.errb.String()
@@ -187,32 +108,16 @@ func (t *Topology) Run(ctx context.Context, s Scenario, dir string) (*Result, er
 			return nil, err
 		}
 	}
-	stopDumps()
+	for _, d := range dumps {
+		d.stop(syscall.SIGTERM)
+	}
 	for _, d := range dumps {
 		if !strings.Contains(d.errb.String(), "packets captured") {
 			return nil, fmt.Errorf("%s did not end cleanly: %s", d.name, d.errb.String())
 		}
 	}
-	for _, r := range s.counted() {
-		after, err := t.nstat(ctx, r)
-		if err != nil {
-			return nil, err
-		}
-		res.Counters[r] = map[string]int{}
-		for k, v := range after {
-			if d := v - before[r][k]; d != 0 {
-				res.Counters[r][k] = d
-			}
-		}
-	}
-	if res.RejectPackets, err = t.rejectCount(ctx, s); err != nil {
+	if err := t.finish(ctx, res, before); err != nil {
 		return nil, err
-	}
-	if err := toPcapngNano(ctx, filepath.Join(dir, s.CaptureFile(AtRouterIn))); err != nil {
-		return nil, err
-	}
-	if err := buildTruth(res); err != nil {
-		return nil, fmt.Errorf("%w (client: %s)", err, res.Logs["client"])
 	}
 	return res, writeTruthFiles(res)
 }

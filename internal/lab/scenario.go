@@ -92,6 +92,31 @@ type Scenario struct {
 	// ExtraOutRsts counts RSTs a namespace's kernel sends that no capture can
 	// show (dropped on purpose by the scenario).
 	ExtraOutRsts map[Role]int
+	// NAT, when set, is the source the router translates the client to on
+	// its server-facing interface ("10.77.2.1:40000-40100", iptables SNAT
+	// --to-source): router-out and server see another 5-tuple for the same
+	// connection than client and router-in.
+	NAT string
+	// ExportAll makes Export copy the captures of every vantage (NAT
+	// scenarios always).
+	ExportAll bool
+}
+
+// natted reports whether a vantage sees the connection after the router's
+// source NAT.
+func (s Scenario) natted(v Vantage) bool {
+	return s.NAT != "" && (v == AtRouterOut || v == AtServer)
+}
+
+// natArgv is the iptables command that appends (op "-A") or deletes (op
+// "-D") the router's SNAT rule for the scenario's port; nil without NAT.
+func (s Scenario) natArgv(op string) []string {
+	if s.NAT == "" {
+		return nil
+	}
+	_, out := s.capturePoint(AtRouterOut)
+	return []string{s.iptables(), "-t", "nat", op, "POSTROUTING", "-o", out, "-p", "tcp",
+		"--dport", fmt.Sprint(s.Port), "-j", "SNAT", "--to-source", s.NAT}
 }
 
 // ServerAddr is the scenario's server endpoint.

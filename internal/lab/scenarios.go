@@ -34,6 +34,22 @@ func Scenarios() []Scenario {
 		}
 		list = append(list, s)
 	}
+	endToEnd(add)
+	onPath(add)
+	stateful(add)
+	later(add)
+	return list
+}
+
+// ruleArgv is the iptables command that appends (op "-A") or deletes (op
+// "-D") a rule, with the scenario's port filled in.
+func (s Scenario) ruleArgv(r Rule, op string) []string {
+	argv := []string{s.iptables(), op, r.Chain}
+	return append(argv, fields(fmt.Sprintf(r.Spec, s.Port))...)
+}
+
+// endToEnd adds the scenarios run over both IP versions, in run order.
+func endToEnd(add func(Scenario)) {
 	for _, f := range []Family{4, 6} {
 		sfx := ""
 		if f == 6 {
@@ -67,6 +83,11 @@ func Scenarios() []Scenario {
 			Expect:   map[Origin]Label{OriginServer: {"tls_handshake", "tls_reject", sendServerLinger}},
 			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
 	}
+}
+
+// onPath adds the scenarios of the endpoints' aborts, the firewalls and the
+// injector, in run order.
+func onPath(add func(Scenario)) {
 	add(Scenario{Name: "server-close-unread",
 		Server:   fields("-mode close-unread"),
 		Client:   fields("-mode request"),
@@ -107,6 +128,11 @@ func Scenarios() []Scenario {
 			Injector: fields("-mode " + mode + " -keyword forbidden"),
 			Expect:   map[Origin]Label{OriginMiddlebox: {"request", "injected", sendInjector}}})
 	}
+}
+
+// stateful adds the scenarios of state lost: conntrack, the accept queue,
+// a killed server, in run order.
+func stateful(add func(Scenario)) {
 	add(Scenario{Name: "idle-timeout",
 		Server: fields("-mode respond"),
 		Client: fields("-mode second-request -idle 3s"),
@@ -145,10 +171,37 @@ func Scenarios() []Scenario {
 		Crash:        true,
 		Expect:       map[Origin]Label{OriginServer: {"idle", "stale_connection", sendServerNoSock}},
 		ExtraOutRsts: map[Role]int{Server: 1}})
-	return list
 }
 
-// ruleSpec fills the scenario's port into a rule.
-func (s Scenario) ruleSpec(r Rule) []string {
-	return append([]string{r.Chain}, fields(fmt.Sprintf(r.Spec, s.Port))...)
+// later adds the scenarios added after the others, in run order.
+func later(add func(Scenario)) {
+	// The scenarios below came last, so the others keep their ports. In the
+	// NAT ones the router source-NATs the client toward the server,
+	// rewriting its address and port.
+	for _, f := range []Family{4, 6} {
+		sfx, nat := "", "10.77.2.1:40000-40100"
+		if f == 6 {
+			sfx, nat = "-v6", "[fd77:2::1]:40000-40100"
+		}
+		add(Scenario{Name: "nat-server-abort" + sfx, Family: f, NAT: nat,
+			Server:   fields("-mode abort-after-request"),
+			Client:   fields("-mode request"),
+			Expect:   map[Origin]Label{OriginServer: {"request", "server_abort", sendServerLinger}},
+			Counters: []CounterCheck{{Server, "TcpExtTCPAbortOnData", 1}}})
+	}
+	// A connection that passes, and while it is open a second SYN refused
+	// on the path: the captures behind the router hold packets before and
+	// after the refusal, so a pair can show they ran across it and never
+	// saw that SYN.
+	add(Scenario{Name: "firewall-syn-reject-once", ExportAll: true,
+		Server: fields("-mode respond"),
+		Client: fields("-mode burst -n 1 -gap 200ms"),
+		Rules: []Rule{{Router, "FORWARD",
+			"-p tcp --dport %d --syn -m statistic --mode nth --every 1000000 --packet 1 -j REJECT --reject-with tcp-reset"}},
+		Expect: map[Origin]Label{OriginMiddlebox: {"syn", "firewall_reject", sendRouterReject}}})
+	add(Scenario{Name: "nat-client-abort", NAT: "10.77.2.1:40000-40100",
+		Server:   fields("-mode slow-respond -wait 300ms"),
+		Client:   fields("-mode abort-before-response"),
+		Expect:   map[Origin]Label{OriginClient: {"request", "client_abort", sendClientLinger}},
+		Counters: []CounterCheck{{Client, "TcpExtTCPAbortOnData", 1}}})
 }

@@ -173,93 +173,17 @@ func BuildTopology(ctx context.Context, labnode string) (t *Topology, err error)
 		}
 	}()
 	for _, r := range roles {
-		if _, err := run(ctx, "ip", "netns", "add", t.NS(r)); err != nil {
-			return t, err
-		}
-		// Before any link exists, so the defaults apply to the veths: no
-		// router solicitations or DAD noise in the captures, and the relay
-		// namespace has no IPv6 at all (it must not speak on its links).
-		kv := []string{"net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.default.accept_ra=0",
-			"net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.default.dad_transmits=0"}
-		switch r {
-		case Delay, Delay2:
-			kv = append(kv, "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1")
-		case Server:
-			kv = append(kv, fmt.Sprintf("net.ipv4.ip_default_ttl=%d", ServerTTL),
-				fmt.Sprintf("net.ipv6.conf.default.hop_limit=%d", ServerTTL),
-				fmt.Sprintf("net.ipv6.conf.all.hop_limit=%d", ServerTTL))
-		case Router, Mbox:
-			kv = append(kv, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
-		}
-		if err := t.sysctl(ctx, r, kv...); err != nil {
-			return t, err
-		}
-		if _, err := run(ctx, "ip", "-n", t.NS(r), "link", "set", "lo", "up"); err != nil {
+		if err := t.addNamespace(ctx, r); err != nil {
 			return t, err
 		}
 	}
 	for _, l := range links {
-		if _, err := run(ctx, "ip", "-n", t.NS(l.aNS), "link", "add", l.aIf, "type", "veth",
-			"peer", "name", l.bIf, "netns", t.NS(l.bNS)); err != nil {
+		if err := t.addLink(ctx, l); err != nil {
 			return t, err
 		}
-		for _, end := range []struct {
-			ns  Role
-			ifc string
-			hst int
-		}{{l.aNS, l.aIf, l.aHst}, {l.bNS, l.bIf, l.bHst}} {
-			// Wire-sized frames with valid checksums in the captures.
-			if _, err := t.Exec(ctx, end.ns, "ethtool", "-K", end.ifc, "tso", "off", "gso", "off", "gro", "off",
-				"tx", "off", "rx", "off", "sg", "off"); err != nil {
-				return t, err
-			}
-			if end.hst != 0 {
-				for _, f := range []Family{4, 6} {
-					pfx := 24
-					if f == 6 {
-						pfx = 64
-					}
-					if _, err := run(ctx, "ip", "-n", t.NS(end.ns), "addr", "add",
-						fmt.Sprintf("%s/%d", Addr(f, l.net, end.hst), pfx), "dev", end.ifc, "nodad"); err != nil {
-						return t, err
-					}
-				}
-			}
-			if end.ns == Server {
-				if err := t.sysctl(ctx, end.ns, fmt.Sprintf("net.ipv6.conf.%s.hop_limit=%d", end.ifc, ServerTTL)); err != nil {
-					return t, err
-				}
-			}
-			if _, err := run(ctx, "ip", "-n", t.NS(end.ns), "link", "set", end.ifc, "up"); err != nil {
-				return t, err
-			}
-		}
 	}
-	routes := []struct {
-		ns       Role
-		dst      string
-		net, hst int
-	}{
-		{Client, "default", 1, 1},
-		{Server, "default", 2, 1},
-		{Mbox, "default", 3, 1},
-		{Server2, "default", 4, 1},
-		{Router, "4", 3, 2},
-	}
-	for _, rt := range routes {
-		for _, f := range []Family{4, 6} {
-			dst := rt.dst
-			if dst == "4" {
-				dst = fmt.Sprintf("10.77.4.0/24")
-				if f == 6 {
-					dst = "fd77:4::/64"
-				}
-			}
-			if _, err := run(ctx, "ip", fmt.Sprintf("-%d", f), "-n", t.NS(rt.ns), "route", "add", dst,
-				"via", Addr(f, rt.net, rt.hst).String()); err != nil {
-				return t, err
-			}
-		}
+	if err := t.addRoutes(ctx); err != nil {
+		return t, err
 	}
 	if err := t.permanentNeighbours(ctx); err != nil {
 		return t, err
@@ -277,6 +201,107 @@ func BuildTopology(ctx context.Context, labnode string) (t *Topology, err error)
 		}
 	}
 	return t, nil
+}
+
+// addNamespace creates a role's namespace with its sysctls and loopback.
+func (t *Topology) addNamespace(ctx context.Context, r Role) error {
+	if _, err := run(ctx, "ip", "netns", "add", t.NS(r)); err != nil {
+		return err
+	}
+	// Before any link exists, so the defaults apply to the veths: no
+	// router solicitations or DAD noise in the captures, and the relay
+	// namespace has no IPv6 at all (it must not speak on its links).
+	kv := []string{"net.ipv6.conf.default.router_solicitations=0", "net.ipv6.conf.default.accept_ra=0",
+		"net.ipv6.conf.default.accept_dad=0", "net.ipv6.conf.default.dad_transmits=0"}
+	switch r {
+	case Delay, Delay2:
+		kv = append(kv, "net.ipv6.conf.default.disable_ipv6=1", "net.ipv6.conf.all.disable_ipv6=1")
+	case Server:
+		kv = append(kv, fmt.Sprintf("net.ipv4.ip_default_ttl=%d", ServerTTL),
+			fmt.Sprintf("net.ipv6.conf.default.hop_limit=%d", ServerTTL),
+			fmt.Sprintf("net.ipv6.conf.all.hop_limit=%d", ServerTTL))
+	case Router, Mbox:
+		kv = append(kv, "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1")
+	}
+	if err := t.sysctl(ctx, r, kv...); err != nil {
+		return err
+	}
+	_, err := run(ctx, "ip", "-n", t.NS(r), "link", "set", "lo", "up")
+	return err
+}
+
+// addLink creates a veth pair and sets up both ends: offloads off, the
+// addresses of both families, the server's hop limit, up.
+func (t *Topology) addLink(ctx context.Context, l link) error {
+	if _, err := run(ctx, "ip", "-n", t.NS(l.aNS), "link", "add", l.aIf, "type", "veth",
+		"peer", "name", l.bIf, "netns", t.NS(l.bNS)); err != nil {
+		return err
+	}
+	for _, end := range []struct {
+		ns  Role
+		ifc string
+		hst int
+	}{{l.aNS, l.aIf, l.aHst}, {l.bNS, l.bIf, l.bHst}} {
+		// Wire-sized frames with valid checksums in the captures.
+		if _, err := t.Exec(ctx, end.ns, "ethtool", "-K", end.ifc, "tso", "off", "gso", "off", "gro", "off",
+			"tx", "off", "rx", "off", "sg", "off"); err != nil {
+			return err
+		}
+		for _, f := range []Family{4, 6} {
+			if end.hst == 0 {
+				break
+			}
+			pfx := 24
+			if f == 6 {
+				pfx = 64
+			}
+			if _, err := run(ctx, "ip", "-n", t.NS(end.ns), "addr", "add",
+				fmt.Sprintf("%s/%d", Addr(f, l.net, end.hst), pfx), "dev", end.ifc, "nodad"); err != nil {
+				return err
+			}
+		}
+		if end.ns == Server {
+			if err := t.sysctl(ctx, end.ns, fmt.Sprintf("net.ipv6.conf.%s.hop_limit=%d", end.ifc, ServerTTL)); err != nil {
+				return err
+			}
+		}
+		if _, err := run(ctx, "ip", "-n", t.NS(end.ns), "link", "set", end.ifc, "up"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addRoutes installs the endpoints' default routes and the router's route
+// to server2's subnet, for both families.
+func (t *Topology) addRoutes(ctx context.Context) error {
+	routes := []struct {
+		ns       Role
+		dst      string
+		net, hst int
+	}{
+		{Client, "default", 1, 1},
+		{Server, "default", 2, 1},
+		{Mbox, "default", 3, 1},
+		{Server2, "default", 4, 1},
+		{Router, "4", 3, 2},
+	}
+	for _, rt := range routes {
+		for _, f := range []Family{4, 6} {
+			dst := rt.dst
+			if dst == "4" {
+				dst = "10.77.4.0/24"
+				if f == 6 {
+					dst = "fd77:4::/64"
+				}
+			}
+			if _, err := run(ctx, "ip", fmt.Sprintf("-%d", f), "-n", t.NS(rt.ns), "route", "add", dst,
+				"via", Addr(f, rt.net, rt.hst).String()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // permanentNeighbours installs a permanent ARP/ND entry on both ends of every

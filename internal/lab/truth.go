@@ -49,8 +49,11 @@ type segment struct {
 	src, dst netip.AddrPort
 	flags    string // tcpdump style: S, S., R, R., F., P.
 	rst      bool
-	seq, ack uint32
-	ttl      uint8
+	// wsrc and wdst are the addresses as captured; src and dst are the
+	// client's own behind the router's NAT (see untranslate).
+	wsrc, wdst netip.AddrPort
+	seq, ack   uint32
+	ttl        uint8
 }
 
 // key identifies the same segment at two vantage points: TTLs differ, these
@@ -142,6 +145,7 @@ func readSegments(path string) ([]segment, error) {
 		}
 		s.src = netip.AddrPortFrom(sa, uint16(tcp.SrcPort))
 		s.dst = netip.AddrPortFrom(da, uint16(tcp.DstPort))
+		s.wsrc, s.wdst = s.src, s.dst
 		s.flags = tcpFlags(&tcp)
 		segs = append(segs, s)
 	}
@@ -158,131 +162,6 @@ func tcpFlags(t *layers.TCP) string {
 		}
 	}
 	return b.String()
-}
-
-// buildTruth labels every RST of every capture of res and records in
-// res.Problems every way the run differs from the scenario's design.
-func buildTruth(res *Result) error {
-	s := res.Scenario
-	segs := map[Vantage][]segment{}
-	for _, v := range Vantages {
-		var err error
-		if segs[v], err = readSegments(filepath.Join(res.Dir, s.CaptureFile(v))); err != nil {
-			return err
-		}
-	}
-	server := s.ServerAddr()
-	own := map[string]Vantage{"client": AtClient, "server": AtServer}
-	forged := map[segKey]bool{}
-	for _, f := range res.Forged {
-		src, err1 := netip.ParseAddrPort(f.Src)
-		dst, err2 := netip.ParseAddrPort(f.Dst)
-		if err := errors.Join(err1, err2); err != nil {
-			return fmt.Errorf("injector log: %w", err)
-		}
-		forged[segKey{src, dst, f.Seq, f.Ack, f.Flags}] = true
-	}
-	problem := func(format string, a ...any) { res.Problems = append(res.Problems, fmt.Sprintf(format, a...)) }
-
-	res.Truth = map[Vantage][]TruthRow{}
-	designed := map[Origin]bool{}
-	sentBy := map[Origin]map[segKey]bool{OriginClient: {}, OriginServer: {}, OriginMiddlebox: {}}
-	seenForged := map[segKey]bool{}
-	for _, v := range Vantages {
-		mine := map[int]int{} // frame at v → index in the claimed sender's own capture
-		for side, at := range own {
-			addr := s.ClientAddr()
-			if side == "server" {
-				addr = server.Addr()
-			}
-			for f, i := range matchOwn(segs[v], segs[at], addr) {
-				mine[f] = i
-			}
-		}
-		for _, r := range segs[v] {
-			if !r.rst {
-				continue
-			}
-			row := TruthRow{Frame: r.frame, From: "client", Flags: r.flags, Seq: r.seq, Ack: r.ack, TTL: r.ttl, Src: r.src, Dst: r.dst}
-			if r.src == server {
-				row.From = "server"
-			} else if r.dst != server {
-				problem("%s frame %d: RST %s → %s is not of the scenario's connection", v, r.frame, r.src, r.dst)
-				continue
-			}
-			row.Origin = OriginMiddlebox
-			if at, ok := mine[r.frame]; ok {
-				row.Origin = Origin(row.From)
-				row.Secondary = resetBefore(segs[own[row.From]], at, r.conn())
-			}
-			sentBy[row.Origin][r.key()] = true
-			var lbl Label
-			switch {
-			case row.Secondary:
-				lbl = secondaryLabel(row.Origin)
-			default:
-				var ok bool
-				if lbl, ok = s.Expect[row.Origin]; !ok {
-					problem("%s frame %d: undesigned RST from %s (%s seq %d ack %d)", v, r.frame, row.Origin, r.flags, r.seq, r.ack)
-					lbl = Label{Phase: "unknown", Cause: "unknown", Sender: "undesigned"}
-				}
-				designed[row.Origin] = true
-			}
-			if row.Origin == OriginMiddlebox && s.Injector != nil {
-				if forged[r.key()] {
-					seenForged[r.key()] = true
-				} else {
-					problem("%s frame %d: middlebox RST not in the injector's log", v, r.frame)
-				}
-			}
-			row.Sender, row.Phase, row.Cause = lbl.Sender, lbl.Phase, lbl.Cause
-			res.Truth[v] = append(res.Truth[v], row)
-		}
-	}
-	for o := range s.Expect {
-		if !designed[o] {
-			problem("no designed RST from %s was captured", o)
-		}
-	}
-	// Every forged RST must be on the wire where it was sent.
-	for k := range forged {
-		if !seenForged[k] {
-			problem("injector's RST %s → %s seq %d was captured nowhere", k.src, k.dst, k.seq)
-		}
-	}
-	// The kernels' own counts must match the RSTs their own captures show.
-	for side, role := range map[string]Role{"client": Client, "server": s.Far} {
-		addr := s.ClientAddr()
-		if side == "server" {
-			addr = server.Addr()
-		}
-		n := 0
-		for _, r := range segs[own[side]] {
-			if r.rst && r.src.Addr() == addr {
-				n++
-			}
-		}
-		want := n + s.ExtraOutRsts[role]
-		if got := res.Counters[role]["TcpOutRsts"]; got != want {
-			problem("%s kernel counted %d OutRsts, its capture shows %d RSTs (%d expected unseen)",
-				role, got, n, s.ExtraOutRsts[role])
-		}
-	}
-	for _, r := range s.counted() {
-		if r != Client && r != s.Far && res.Counters[r]["TcpOutRsts"] != 0 {
-			problem("%s kernel sent %d RSTs of its own", r, res.Counters[r]["TcpOutRsts"])
-		}
-	}
-	if s.Injector == nil && len(sentBy[OriginMiddlebox]) != res.RejectPackets {
-		problem("iptables REJECT rules counted %d packets, the captures show %d middlebox RSTs",
-			res.RejectPackets, len(sentBy[OriginMiddlebox]))
-	}
-	for _, c := range s.Counters {
-		if got := res.Counters[c.Role][c.Name]; got < c.Min {
-			problem("%s %s grew by %d, want at least %d", c.Role, c.Name, got, c.Min)
-		}
-	}
-	return nil
 }
 
 // Matching a RST seen at a vantage point with the same segment leaving its

@@ -151,7 +151,9 @@ func TestCommittedCaptures(t *testing.T) {
 					t.Errorf("%s frame %d: claimed from %s, the address says %s", capFile, sg.frame, r.From, want)
 				}
 			}
-			if rsts != len(rows) || rsts == 0 {
+			// A capture beyond the middlebox may hold none (the refused
+			// SYN of firewall-syn-reject-once never reaches it).
+			if rsts != len(rows) || rsts == 0 && !(position(v) > s.forger()) {
 				t.Errorf("%s: %d RSTs, %d truth rows", capFile, rsts, len(rows))
 			}
 			n++
@@ -213,5 +215,35 @@ func TestReadVerdicts(t *testing.T) {
 		if _, err := ReadVerdicts(strings.NewReader(bad)); !errors.Is(err, ErrVerdictFormat) {
 			t.Errorf("ReadVerdicts(%q) error = %v, want ErrVerdictFormat", bad, err)
 		}
+	}
+}
+
+// TestNatMap checks that the truth compares segments across the router's
+// source NAT: the SYN's ISN, IP ID and destination pair the translated
+// source with the client's own, and untranslate rewrites both directions.
+func TestNatMap(t *testing.T) {
+	c := netip.MustParseAddrPort("10.77.1.2:51000")
+	n := netip.MustParseAddrPort("10.77.2.1:40007")
+	o := netip.MustParseAddrPort("10.77.1.2:52000") // another connection, not translated here
+	s := netip.MustParseAddrPort("10.77.2.2:8026")
+	syn := func(src netip.AddrPort, seq uint32, ipid uint16) segment {
+		return segment{src: src, dst: s, wsrc: src, wdst: s, flags: "S", seq: seq, ipid: ipid}
+	}
+	inside := []segment{syn(c, 100, 7), syn(o, 200, 9)}
+	outside := []segment{syn(n, 100, 7), syn(o, 200, 9),
+		{src: s, dst: n, wsrc: s, wdst: n, flags: "R", rst: true, seq: 5}}
+	nat := natMap(inside, outside)
+	if want := map[netip.AddrPort]netip.AddrPort{n: c}; !reflect.DeepEqual(nat, want) {
+		t.Fatalf("natMap = %v, want %v", nat, want)
+	}
+	if got := natMap(inside, []segment{syn(n, 101, 7)}); len(got) != 0 {
+		t.Errorf("a SYN with another ISN was paired: %v", got)
+	}
+	untranslate(outside, nat)
+	if outside[0].src != c || outside[2].dst != c || outside[1].src != o {
+		t.Errorf("untranslate: %v %v %v", outside[0].src, outside[2].dst, outside[1].src)
+	}
+	if outside[0].wsrc != n || outside[2].wdst != n {
+		t.Errorf("untranslate changed the captured addresses: %v %v", outside[0].wsrc, outside[2].wdst)
 	}
 }

@@ -70,6 +70,11 @@ func runClient(ctx context.Context, args []string) error {
 	event("connected", "local", conn.LocalAddr().String())
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(c.timeout + c.idle + 5*time.Second))
+	return c.session(ctx, conn)
+}
+
+// session behaves on a connected socket according to the mode.
+func (c clientConfig) session(ctx context.Context, conn *net.TCPConn) error {
 	br := bufio.NewReader(conn)
 	switch c.mode {
 	case "connect":

@@ -1,9 +1,12 @@
 // Command mklab runs the lab (as root) and refreshes the committed
 // captures under testdata/lab: for every scenario the client's capture, the
-// router's client-facing capture (pcapng, nanosecond timestamps) and, for
-// the injector scenarios, the server's capture, each with its truth file.
+// router's client-facing capture (pcapng, nanosecond timestamps), for the
+// injector scenarios the server's capture, and for the NAT scenarios every
+// vantage, each with its truth file. -run limits it to some scenarios and
+// leaves the other files alone.
 //
 //	go run ./internal/lab/cmd/mklab -out testdata/lab
+//	go run ./internal/lab/cmd/mklab -out testdata/lab -run '^nat-'
 package main
 
 import (
