@@ -74,19 +74,20 @@ type JointResult struct {
 
 // joint is one Joint run.
 type joint struct {
-	traces []*Trace
-	roles  []string // per input, given or inferred
-	given  []bool
-	jconns []*jconn
-	paths  map[pathKey]*pathStat
-	order  map[pathKey]int           // nearer, by jc and inputs a < b
-	anyD   map[pathKey]time.Duration // a timestamp difference of a packet inputs a < b both saw
-	pairs  map[[2]int]pairPath       // fastest, by inputs from and to
-	off    []time.Duration           // per input, its clock minus the first input's
-	unc    []time.Duration
-	align  []bool
-	byFile []map[uint64]*Verdict // per input, its verdicts by frame
-	res    JointResult
+	traces     []*Trace
+	roles      []string // per input, given or inferred
+	given      []bool
+	jconns     []*jconn
+	paths      map[pathKey]*pathStat
+	order      map[pathKey]int           // nearer, by jc and inputs a < b
+	anyD       map[pathKey]time.Duration // a timestamp difference of a packet inputs a < b both saw
+	pairs      map[[2]int]pairPath       // fastest, by inputs from and to
+	inputOrder map[[2]int]int            // inputNearer, by inputs a < b
+	off        []time.Duration           // per input, its clock minus the first input's
+	unc        []time.Duration
+	align      []bool
+	byFile     []map[uint64]*Verdict // per input, its verdicts by frame
+	res        JointResult
 }
 
 // jconn is one connection as the inputs saw it: its traced connection in

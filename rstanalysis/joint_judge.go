@@ -204,11 +204,12 @@ func (j *joint) connUnseen(g *rstGroup, jd *judgement) {
 		return
 	}
 	r := g.sights[0]
-	rr := roleRank(j.roles[r.in])
 	for f, tf := range j.traces {
-		rf := roleRank(j.roles[f])
-		if f == r.in || rr < 0 || rf < 0 || tf.Dropped > 0 || tf.First.IsZero() ||
-			g.dir == Server && rf <= rr || g.dir == Client && rf >= rr {
+		if f == r.in || tf.Dropped > 0 || tf.First.IsZero() {
+			continue
+		}
+		// f must be nearer the claimed sender than r.
+		if n := j.inputNearer(r.in, f); n == 0 || g.dir == Server && n < 0 || g.dir == Client && n > 0 {
 			continue
 		}
 		if !j.ranAcross(r.in, f, g.jc.c[r.in].start()) {
@@ -229,6 +230,34 @@ func (j *joint) connUnseen(g *rstGroup, jd *judgement) {
 		jd.fs = append(jd.fs, Finding{Rule: RuleJointConnUnseen, Weight: decisive, Text: text})
 		return
 	}
+}
+
+// inputNearer says which of inputs a and b is nearer the client: > 0 a,
+// < 0 b, 0 unknown. Their roles tell when their ranks differ; otherwise
+// (two captures on the path, say) the connections both captured do, by
+// a majority of nearer.
+func (j *joint) inputNearer(a, b int) int {
+	if ra, rb := roleRank(j.roles[a]), roleRank(j.roles[b]); ra >= 0 && rb >= 0 && ra != rb {
+		return sign(rb - ra)
+	}
+	if a > b {
+		return -j.inputNearer(b, a)
+	}
+	k := [2]int{a, b}
+	if n, ok := j.inputOrder[k]; ok {
+		return n
+	}
+	votes := 0
+	for _, jc := range j.jconns {
+		if jc.c[a] != nil && jc.c[b] != nil {
+			votes += j.nearer(jc, a, b)
+		}
+	}
+	if j.inputOrder == nil {
+		j.inputOrder = map[[2]int]int{}
+	}
+	j.inputOrder[k] = sign(votes)
+	return sign(votes)
 }
 
 // ranAcross reports whether input f's capture ran from before a packet

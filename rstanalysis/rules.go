@@ -122,7 +122,7 @@ var Rules = [...]Rule{
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
 	{ID: RulePathMACMismatch, Means: "made by another device on the capturing link", Source: "IEEE 802.3 source address; RFC 826 (one next hop per path)"},
-	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address", Soft: true},
+	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address"},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},

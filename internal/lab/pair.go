@@ -130,9 +130,10 @@ func parseClocks(raw json.RawMessage) ([]InputClock, error) {
 }
 
 // RunJoint runs `rstscope read -o json --json-summary` on several files and
-// parses its standard output (its warnings go to standard error).
-func RunJoint(ctx context.Context, bin string, files ...string) (*Joint, error) {
-	args := append([]string{"read", "-o", "json", "--json-summary"}, files...)
+// parses its standard output (its warnings go to standard error). extra
+// are more arguments, before the files (--vantage FILE=ROLE).
+func RunJoint(ctx context.Context, bin string, extra []string, files ...string) (*Joint, error) {
+	args := append(append([]string{"read", "-o", "json", "--json-summary"}, extra...), files...)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -192,7 +193,13 @@ func ScorePair(ctx context.Context, bin string, res *Result, p Pair, shift time.
 		return nil, err
 	}
 	var err error
-	if pr.Joint, err = RunJoint(ctx, bin, pr.Files[0], pr.Files[1]); err != nil {
+	// Where each capture was taken, as the engineer who ran tcpdump knows
+	// it: the lab's files say it, and the read is told so (--vantage).
+	var roles []string
+	for _, f := range pr.Files {
+		roles = append(roles, "--vantage", f+"="+pr.Vantage[f].Role())
+	}
+	if pr.Joint, err = RunJoint(ctx, bin, roles, pr.Files[0], pr.Files[1]); err != nil {
 		return nil, err
 	}
 	byFile := map[string][]Verdict{}

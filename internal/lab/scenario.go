@@ -20,6 +20,18 @@ const (
 // Vantages lists the capture points in path order.
 var Vantages = []Vantage{AtClient, AtRouterIn, AtRouterOut, AtServer}
 
+// Role is where v is, as rstscope's --vantage names it: client, server or
+// router (on the path).
+func (v Vantage) Role() string {
+	switch v {
+	case AtClient:
+		return "client"
+	case AtServer:
+		return "server"
+	}
+	return "router"
+}
+
 // Origin is who truly sent a RST: "client", "server" or "middlebox" (the
 // router's firewall, the injector, or the second-hop middlebox).
 type Origin string
