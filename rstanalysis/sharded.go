@@ -50,6 +50,10 @@ type Sharded struct {
 	local    *Analyzer // the caller's goroutine's share, nil for none; its results go as worker len(work)
 	localOut []Verdict // local's verdicts not yet merged
 	lastRead uint64    // the frame of the latest packet
+
+	expired func() bool // FlushBy's deadline, nil for Flush
+	cut     Cut         // what FlushBy left out so far
+	stopped bool        // the merge passed FlushBy's deadline
 }
 
 // localShare: the caller's goroutine analyses the connections whose hash
@@ -74,6 +78,7 @@ type result struct {
 	worker    int
 	verdicts  []Verdict
 	watermark uint64
+	cut       Cut // the worker's last result: what its FlushBy left out
 }
 
 // touchAhead is how many packets of a batch a worker looks up ahead
@@ -123,8 +128,8 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	for i := range n {
 		s.work[i] = make(chan []item, 2)
 		s.batch[i] = make([]item, 0, batchSize)
-		out := new([]Verdict)
-		a := New(wcfg, func(v *Verdict) { *out = append(*out, *v) })
+		out := &shardOut{s: s, worker: i}
+		a := New(wcfg, out.add)
 		s.workers = append(s.workers, a)
 		s.wg.Add(1)
 		go s.run(i, a, out)
@@ -132,9 +137,35 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	return s
 }
 
+// shardOut gathers a worker's verdicts. In the final flush it sends them
+// on in chunks of flushChunk, so that the merge writes them while the
+// worker decides the rest, instead of growing one slice of them all.
+type shardOut struct {
+	s        *Sharded
+	worker   int
+	v        []Verdict
+	flushing bool
+}
+
+// flushChunk is how many verdicts a worker sends at once in its final flush.
+const flushChunk = 1024
+
+func (o *shardOut) add(v *Verdict) {
+	o.v = append(o.v, *v)
+	if o.flushing && len(o.v) >= flushChunk { // the flush emits in capture order
+		o.s.results <- result{worker: o.worker, verdicts: o.v, watermark: v.Frame + 1}
+		o.v = nil
+		select {
+		case o.v = <-o.s.spare:
+		default:
+		}
+	}
+}
+
 // run is worker i's goroutine: it analyses its batches with a, whose
 // verdicts go to out, and sends them back with its watermark.
-func (s *Sharded) run(i int, a *Analyzer, out *[]Verdict) {
+func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {
+	out := &o.v
 	defer s.wg.Done()
 	var last, touched uint64
 	defer func() { touchSink.Add(touched) }()
@@ -170,8 +201,9 @@ func (s *Sharded) run(i int, a *Analyzer, out *[]Verdict) {
 			}
 		}
 	}
-	a.Flush()
-	s.results <- result{worker: i, verdicts: *out, watermark: ^uint64(0)}
+	o.flushing = true
+	cut := s.flushWorker(a)
+	s.results <- result{worker: i, verdicts: *out, watermark: ^uint64(0), cut: cut}
 }
 
 // watermark is the lowest frame the analyzer may still emit a verdict for,
@@ -229,7 +261,7 @@ func (s *Sharded) Packet(p *capture.Packet) {
 // send hands worker w its batch, merging the workers' results while it
 // waits for room.
 func (s *Sharded) send(w int) {
-	s.mergeLocal(false)
+	s.mergeLocal(false, Cut{})
 	for spin := 0; ; spin++ {
 		if spin < s.spins {
 			select {
@@ -298,7 +330,7 @@ func pause(spin int) {
 }
 
 // mergeLocal merges local's verdicts so far; done says local is flushed.
-func (s *Sharded) mergeLocal(done bool) {
+func (s *Sharded) mergeLocal(done bool, cut Cut) {
 	if s.local == nil {
 		return
 	}
@@ -308,7 +340,7 @@ func (s *Sharded) mergeLocal(done bool) {
 	}
 	out := s.localOut
 	s.localOut = nil
-	s.merge(result{worker: len(s.work), verdicts: out, watermark: wm})
+	s.merge(result{worker: len(s.work), verdicts: out, watermark: wm, cut: cut})
 }
 
 // merge takes a worker's result and emits, in capture order, every verdict
@@ -318,6 +350,7 @@ func (s *Sharded) merge(r result) {
 		s.queued[r.worker] = append(s.queued[r.worker], r.verdicts)
 	}
 	s.watermark[r.worker] = r.watermark
+	s.cut.add(r.cut)
 	low := s.watermark[0]
 	for _, w := range s.watermark[1:] {
 		low = min(low, w)
@@ -331,7 +364,7 @@ func (s *Sharded) merge(r result) {
 				}
 			}
 		}
-		if best < 0 {
+		if best < 0 || s.stopMerge(bestFrame) {
 			return
 		}
 		q := s.queued[best]
@@ -369,8 +402,7 @@ func (s *Sharded) Flush() {
 		close(s.work[w])
 	}
 	if s.local != nil {
-		s.local.Flush()
-		s.mergeLocal(true)
+		s.mergeLocal(true, s.flushWorker(s.local))
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

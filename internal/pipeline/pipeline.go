@@ -28,6 +28,9 @@ type Analyzer interface {
 	Packet(p *capture.Packet)
 	// Flush decides every pending verdict, at the end of the input.
 	Flush()
+	// FlushBy is Flush for an interrupted run: it stops deciding once
+	// expired reports true, and says what it left out.
+	FlushBy(expired func() bool) rstanalysis.Cut
 	Stats() rstanalysis.Stats
 	// Resets is the number of RST segments seen.
 	Resets() uint64
@@ -157,7 +160,9 @@ var ErrIncomplete = errors.New("an input could not be read to its end")
 // ErrInterrupted is Run's error when ctx was cancelled (without
 // Options.CancelEnds) before every input was read to its end: the report
 // covers what was read, every pending verdict decided as far as its
-// evidence goes, and its summary says that the read was interrupted.
+// evidence goes, and its summary says that the read was interrupted. The
+// pending verdicts are decided and written for at most StopWithin; those
+// left then are counted in the summary, and the report stops before them.
 var ErrInterrupted = errors.New("interrupted before every input was read to its end")
 
 // ErrInterfaceDown ends a capture on an interface that is taken down
@@ -181,9 +186,11 @@ var ErrInterfaceDown = errors.New("the interface went down")
 // Cancelling ctx ends the read of the current input at the Source's next
 // look at it (every 4,096 segments, and at every read of a file
 // opened by OpenFile); what was read is then analysed to the end (each
-// pending verdict decided) and reported, and no further input is opened.
+// pending verdict decided, for at most StopWithin unless
+// Options.CancelEnds) and reported, and no further input is opened.
 func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts Options) error {
 	r := newRunner(analysis, sink, &opts)
+	r.outer = ctx
 	stop := ctx
 	if opts.Duration > 0 {
 		var cancel context.CancelFunc

@@ -27,9 +27,10 @@ type runner struct {
 	counts  counts
 	watch   *ifaceWatch
 	sum     summaryBuilder
-	werr    error // first error writing the report
-	saveErr error // first error saving frames
-	cut     bool  // the run's context ended a read, or kept an input from being read
+	werr    error           // first error writing the report
+	saveErr error           // first error saving frames
+	cut     bool            // the run's context ended a read, or kept an input from being read
+	outer   context.Context // Run's ctx: cancelled, it interrupts the run (see flush)
 }
 
 func newRunner(analysis Analysis, sink Sink, opts *Options) *runner {
@@ -74,7 +75,7 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 		break
 	}
 	f.close() // Next is no longer called: the Source's counters are final
-	r.an.Flush()
+	r.flush(ctx)
 	r.status.clear()
 	if r.opts.Observer != nil {
 		st, ts := src.Stats(), r.an.Stats()
