@@ -73,7 +73,7 @@ results so far are printed).`,
 		"table, markdown, html: list at most this many reset events, per origin and cause the first and the latest, then spread in time (with --rsts: the first RSTs); the summaries count every one; 0 = all")
 	fl.UintSliceVar(&af.view.frames, "ladder", nil, "table, markdown, html: add the ladder of the RST at this frame (repeatable, or comma-separated)")
 	fl.IntVarP(&rf.workers, "workers", "j", 0,
-		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; 0: one per core, up to 8; the output is the same for any number)")
+		"goroutines: one reads, decodes and puts the verdicts in capture order, the others analyse the connections, sharded by 5-tuple (with 2, the reading one also analyses a tenth of them); 1: all in one; 0: one per core, up to 8; the output is the same for any number")
 	fl.StringVar(&rf.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
 	_ = fl.MarkHidden("cpuprofile")
 	fl.StringVar(&rf.memProfile, "memprofile", "", "write a heap profile (allocations since the start) to this file at the end")
