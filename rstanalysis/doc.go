@@ -10,7 +10,8 @@
 // race of packets that follow it (Weaver, Sommer and Paxson, NDSS 2009),
 // bursts of RSTs (Wang et al., IMC 2017), timing against the handshake's
 // round-trip legs, crafted flags and netfilter's shape, sequence numbers,
-// idle gaps, a payload, a RST with no connection around it (Zeek #1119). A
+// idle gaps, a payload, a RST with no connection around it (Zeek #1119),
+// and as context the tunnel a RST came through (its endpoints and outer TTL). A
 // verdict waits Config.Grace of capture time after its RST, because the
 // packets that follow are evidence, and is final when the input ends.
 //

@@ -34,6 +34,7 @@ const (
 	RulePayload         RuleID = "payload.data"         // the RST carries data
 	RuleLoneRST         RuleID = "lone.no_connection"   // no other packet of the connection
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
+	RuleTunnelOuter     RuleID = "tunnel.outer_ttl"     // came through a tunnel: its endpoints and outer TTL
 
 	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
 	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
@@ -107,6 +108,7 @@ var Rules = [...]Rule{
 	{ID: RulePayload, Means: "a diagnostic text", Source: "RFC 9293 §3.10.7.1"},
 	{ID: RuleLoneRST, Means: "backscatter, or a capture that began late", Source: "Zeek #1119 (lone RSTs)"},
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
+	{ID: RuleTunnelOuter, Means: "how far the tunnel's entry is from the capture point", Source: "RFC 2003 §3.1, RFC 2473 §3 (the encapsulator's outer TTL)"},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},
