@@ -43,7 +43,8 @@
 // verdict carries for a sequence diagram, names.go the lists of origins,
 // causes and rules, pending.go a verdict in the making, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
-// workers, hosts.go the cross-connection host table, witness.go evidence
+// workers, flush.go the end of the input (FlushBy: a deadline for a run
+// being stopped), hosts.go the cross-connection host table, witness.go evidence
 // from outside the capture (Config.Witness: the capturing host's kernel,
 // whose word that it sent a RST is proof and settles the verdict).
 //

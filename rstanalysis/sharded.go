@@ -137,31 +137,6 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	return s
 }
 
-// shardOut gathers a worker's verdicts. In the final flush it sends them
-// on in chunks of flushChunk, so that the merge writes them while the
-// worker decides the rest, instead of growing one slice of them all.
-type shardOut struct {
-	s        *Sharded
-	worker   int
-	v        []Verdict
-	flushing bool
-}
-
-// flushChunk is how many verdicts a worker sends at once in its final flush.
-const flushChunk = 1024
-
-func (o *shardOut) add(v *Verdict) {
-	o.v = append(o.v, *v)
-	if o.flushing && len(o.v) >= flushChunk { // the flush emits in capture order
-		o.s.results <- result{worker: o.worker, verdicts: o.v, watermark: v.Frame + 1}
-		o.v = nil
-		select {
-		case o.v = <-o.s.spare:
-		default:
-		}
-	}
-}
-
 // run is worker i's goroutine: it analyses its batches with a, whose
 // verdicts go to out, and sends them back with its watermark.
 func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {

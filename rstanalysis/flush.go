@@ -111,3 +111,28 @@ func (s *Sharded) stopMerge(f uint64) bool {
 	}
 	return false
 }
+
+// shardOut gathers a worker's verdicts. In the final flush it sends them
+// on in chunks of flushChunk, so that the merge writes them while the
+// worker decides the rest, instead of growing one slice of them all.
+type shardOut struct {
+	s        *Sharded
+	worker   int
+	v        []Verdict
+	flushing bool
+}
+
+// flushChunk is how many verdicts a worker sends at once in its final flush.
+const flushChunk = 1024
+
+func (o *shardOut) add(v *Verdict) {
+	o.v = append(o.v, *v)
+	if o.flushing && len(o.v) >= flushChunk { // the flush emits in capture order
+		o.s.results <- result{worker: o.worker, verdicts: o.v, watermark: v.Frame + 1}
+		o.v = nil
+		select {
+		case o.v = <-o.s.spare:
+		default:
+		}
+	}
+}
