@@ -99,6 +99,28 @@ func (s *Sharded) flushWorker(a *Analyzer) Cut {
 	return a.FlushBy(s.expired)
 }
 
+// flushLocal flushes local, the caller's goroutine's share, with the
+// deadline of FlushBy if any. While it decides against a deadline it
+// merges, every flushChunk verdicts, what it and the workers have decided
+// so far, so that the report moves on in capture order from the start
+// instead of waiting for local's whole share.
+func (s *Sharded) flushLocal() Cut {
+	if s.expired == nil {
+		s.local.Flush()
+		return Cut{}
+	}
+	n := 0
+	return s.local.FlushBy(func() bool {
+		if n++; n%flushChunk == 0 {
+			s.mergeLocal(false, Cut{})
+			for len(s.results) > 0 {
+				s.merge(<-s.results) // only this goroutine receives
+			}
+		}
+		return s.expired()
+	})
+}
+
 // stopMerge reports whether the merge must emit nothing from frame f on:
 // FlushBy's cut, or its deadline now passed.
 func (s *Sharded) stopMerge(f uint64) bool {

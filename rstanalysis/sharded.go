@@ -381,7 +381,7 @@ func (s *Sharded) Flush() {
 		close(s.work[w])
 	}
 	if s.local != nil {
-		s.mergeLocal(true, s.flushWorker(s.local))
+		s.mergeLocal(true, s.flushLocal())
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

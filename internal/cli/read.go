@@ -43,10 +43,10 @@ argument is a file). A filter libpcap cannot compile is reported before any
 file is read.
 
 Ctrl-C (SIGINT) or SIGTERM stops the read within a second: the RSTs read so
-far are decided as far as their evidence goes and printed, in capture order,
-for half a second; a warning counts those left undecided (a dense burst of
-RSTs can leave hundreds of thousands) and says where the report ends. A
-second signal exits at once, without the report.
+far are decided as far as their evidence goes and printed in capture order,
+as many as 0.4 seconds allow; a warning counts those left undecided (a dense
+burst of RSTs can leave hundreds of thousands) and says where the report
+ends. A second signal exits at once, without the report.
 
 Exit status: 0 when every input was read to its end; 1 when an input could
 not be opened or was damaged (a missing file is reported before anything is

@@ -129,7 +129,7 @@ type Options struct {
 	// Count ends each input after this many TCP segments (0: no limit).
 	Count uint64
 	// Duration ends the run after this much wall-clock time (0: no limit);
-	// without ReadAhead it is checked every 4,096 packets.
+	// without ReadAhead it is checked every 1,024 packets.
 	Duration time.Duration
 	// CancelEnds makes a cancelled ctx end the run like Duration does, as
 	// Ctrl-C stops a live capture; otherwise the summary notes that the run
@@ -184,7 +184,7 @@ var ErrInterfaceDown = errors.New("the interface went down")
 // wrapping the sink's when the report could not be written.
 //
 // Cancelling ctx ends the read of the current input at the Source's next
-// look at it (every 4,096 segments, and at every read of a file
+// look at it (every 1,024 segments, and at every read of a file
 // opened by OpenFile); what was read is then analysed to the end (each
 // pending verdict decided, for at most StopWithin unless
 // Options.CancelEnds) and reported, and no further input is opened.

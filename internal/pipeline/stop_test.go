@@ -82,8 +82,8 @@ func TestRunInterruptedCut(t *testing.T) {
 					t.Fatalf("warnings %q: %v", s.Warnings, err)
 				}
 				// One Analyzer looks at the clock once a verdict: it decides
-				// 499 in the 500 ms. Workers share the clock with the merge.
-				if shards == 0 && written != 499 || written+undecided != rsts || from != uint64(written+1) {
+				// 399 in the 400 ms. Workers share the clock with the merge.
+				if shards == 0 && written != 399 || written+undecided != rsts || from != uint64(written+1) {
 					t.Errorf("%d verdicts written, %d undecided from frame %d, of %d RSTs: want the first written, the rest counted",
 						written, undecided, from, rsts)
 				}
