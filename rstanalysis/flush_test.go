@@ -81,7 +81,7 @@ func cutInputs(t *testing.T) map[string][]capture.Packet {
 func TestFlushByBeforeDeadline(t *testing.T) {
 	never := func() bool { return false }
 	for name, pkts := range cutInputs(t) {
-		for _, workers := range []int{0, 2} {
+		for _, workers := range []int{0, 1, 2} {
 			want, _ := flushed(pkts, workers, nil)
 			got, cut := flushed(pkts, workers, never)
 			if cut != (Cut{}) || !reflect.DeepEqual(got, want) {

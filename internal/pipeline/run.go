@@ -75,7 +75,7 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 		break
 	}
 	f.close() // Next is no longer called: the Source's counters are final
-	r.flush(ctx)
+	r.flush()
 	r.status.clear()
 	if r.opts.Observer != nil {
 		st, ts := src.Stats(), r.an.Stats()

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -58,7 +59,10 @@ func TestRunInterruptedCut(t *testing.T) {
 				defer cancel()
 				in := Input{Name: "flood.pcap", Open: func(ctx context.Context) (Source, error) {
 					src, err := OpenFile(ctx, path, nil, capture.Options{})
-					return &cancelAt{Source: src, at: 100, cancel: cancel}, err
+					if err != nil {
+						return nil, err
+					}
+					return &cancelAt{Source: src, at: 100, cancel: cancel}, nil
 				}}
 				sink := &memSink{}
 				err := Run(ctx, []Input{in}, NewAnalysis(rstanalysis.Config{}, shards), sink, Options{CancelEnds: cancelEnds})
@@ -97,5 +101,57 @@ func TestRunInterruptedCut(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// cancelSink is a memSink that calls cancel once it holds at verdicts.
+type cancelSink struct {
+	memSink
+	at     int
+	cancel func()
+}
+
+func (s *cancelSink) Write(v *rstanalysis.Verdict) error {
+	err := s.memSink.Write(v)
+	if len(s.verdicts) == s.at {
+		s.cancel()
+	}
+	return err
+}
+
+// TestRunCancelledWhileDeciding: a cancel that comes after the whole input
+// was read, while the pending verdicts are decided at its end, stops the
+// deciding StopWithin later (on a clock that moves 1 ms at each look) and
+// makes the run an interrupted one, with the rest counted.
+func TestRunCancelledWhileDeciding(t *testing.T) {
+	defer func(c func() time.Time) { stopClock = c }(stopClock)
+	clk := &fakeClock{now: t0, step: time.Millisecond}
+	stopClock = clk.read
+	const n = 5000
+	path := writeTemp(t, "flood.pcap", rstFlood(n, 333_333))
+	for _, shards := range []int{0, 2} {
+		t.Run(fmt.Sprintf("shards%d", shards), func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in := Input{Name: "flood.pcap", Open: func(ctx context.Context) (Source, error) {
+				return OpenFile(ctx, path, nil, capture.Options{})
+			}}
+			sink := &cancelSink{at: 100, cancel: cancel}
+			err := Run(ctx, []Input{in}, NewAnalysis(rstanalysis.Config{}, shards), sink, Options{})
+			s := sink.summary
+			if !errors.Is(err, ErrInterrupted) || s == nil || s.RSTs != n || len(s.Warnings) == 0 {
+				t.Fatalf("Run: %v, summary %+v: want every RST read, then the run interrupted", err, s)
+			}
+			var undecided int
+			if _, err := fmt.Sscanf(s.Warnings[0], "the stop left %d RSTs undecided", &undecided); err != nil {
+				t.Fatalf("warnings %q: %v", s.Warnings, err)
+			}
+			written := len(sink.verdicts)
+			// One Analyzer: the 100 before the cancel, then 399 in the
+			// 400 ms from its first look at the clock.
+			if shards == 0 && written != 100+399 || written+undecided != n || written < 100 {
+				t.Errorf("%d verdicts written, %d undecided, of %d", written, undecided, n)
+			}
+		})
 	}
 }
