@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"net/netip"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -149,9 +150,13 @@ func (d *decoder) fill(p *Packet, data []byte, lt layers.LinkType) (decodeResult
 	p.DstPort = binary.BigEndian.Uint16(h[2:4])
 	p.TTL = st.ttl
 	p.IPID, p.HasIPID, p.DF = st.ipid, st.hasIPID, st.df
+	hadOuter := p.Encap != EncapNone // p's outer addresses are set
 	p.Encap, p.OuterTTL, p.SrcMAC = st.encap, 0, [6]byte{}
 	if st.nIP > 1 {
 		p.OuterTTL = st.outerTTL
+		p.OuterSrc, p.OuterDst = st.outerSrc, st.outerDst
+	} else if hadOuter {
+		p.OuterSrc, p.OuterDst = netip.Addr{}, netip.Addr{}
 	}
 	if st.encap == EncapNone {
 		p.SrcMAC = srcMAC(data, lt)

@@ -152,6 +152,7 @@ func TestDecodeLinkTypes(t *testing.T) {
 		{"VXLAN inner packet", layers.LinkTypeEthernet, vxlan, resultTCP, func() Packet {
 			w := want4
 			w.Encap, w.OuterTTL = EncapVXLAN, 64
+			w.OuterSrc, w.OuterDst = netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 			return w
 		}()},
 		{"linux SLL", layers.LinkTypeLinuxSLL, cat(sllHeader(layers.EthernetTypeIPv4), v4), resultTCP, want4},

@@ -38,10 +38,13 @@ type ipState struct {
 	tcpPay  []byte // captured payload, bounded by the IP length
 
 	// nIP counts the IP headers decoded, outermost first; outerTTL is the
-	// first one's TTL or hop limit, encap the outermost tunnel's kind.
-	nIP      uint8
-	outerTTL uint8
-	encap    Encap
+	// first one's TTL or hop limit, outerSrc and outerDst its addresses
+	// (set when a second header is entered), encap the outermost tunnel's
+	// kind.
+	nIP                uint8
+	outerTTL           uint8
+	encap              Encap
+	outerSrc, outerDst netip.Addr
 }
 
 // enterIP counts one more IP header, with TTL or hop limit ttl: a second
@@ -51,6 +54,9 @@ func (st *ipState) enterIP(ttl uint8) error {
 		st.outerTTL = ttl
 	} else if st.encap == EncapNone {
 		st.encap = EncapIPinIP
+	}
+	if st.nIP == 1 { // src and dst are still the outermost header's
+		st.outerSrc, st.outerDst = st.src, st.dst
 	}
 	st.nIP++
 	if st.nIP > maxIPHeaders {

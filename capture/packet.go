@@ -106,6 +106,12 @@ type Packet struct {
 	HeadN int
 	// Head holds the first min(PayloadLen, captured, HeadLen) payload bytes.
 	Head [HeadLen]byte
+
+	// OuterSrc and OuterDst are the outermost IP header's addresses when
+	// the segment came through a tunnel (Encap): the tunnel's endpoints,
+	// as the capture point saw them. Both are the zero Addr without a
+	// tunnel. They come last, away from the fields every segment uses.
+	OuterSrc, OuterDst netip.Addr
 }
 
 // Payload returns the captured first bytes of the payload (a view of p.Head).

@@ -175,13 +175,17 @@ func wantTunnel(tf tunnelFrame) Packet {
 	w.Encap = tf.encap
 	if tf.encap != EncapNone {
 		w.OuterTTL = outerTTL
+		w.OuterSrc, w.OuterDst = netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+		if binary.BigEndian.Uint16(tf.frame[12:14]) == uint16(layers.EthernetTypeIPv6) {
+			w.OuterSrc, w.OuterDst = netip.MustParseAddr("2001:db8:ffff::1"), netip.MustParseAddr("2001:db8:ffff::2")
+		}
 	}
 	return w
 }
 
 // TestTunnels decodes a frame of every encapsulation: the inner connection
-// comes out, with the tunnel's kind and its outer TTL; the fast path and
-// the parser agree on each.
+// comes out, with the tunnel's kind, its outer TTL and its endpoints; the
+// fast path and the parser agree on each.
 func TestTunnels(t *testing.T) {
 	d, slow := newDecoder(), newDecoder()
 	for _, tf := range tunnelFrames(t) {

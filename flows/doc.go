@@ -44,13 +44,13 @@
 // # Memory and speed
 //
 // Memory follows the connections open at once, not the file's length. A
-// Conn is 960 bytes, allocated 64 at a time (15 pages) and recycled through
+// Conn is 1,024 bytes, allocated 64 at a time (16 pages) and recycled through
 // a free list; the first bytes of its streams live in the table's head
 // store (heads.go), in blocks cut to what AppOf reads once that is decided
 // (digest.go). A half-open connection, a SYN and nothing back, is held in
 // a 96-byte record until its next packet (syn.go), so that a SYN flood
 // costs little; a closed connection quiet for Config.CompactAfter, whose
-// Hooks no longer need it whole, in a 128-byte record of what late packets
+// Hooks no longer need it whole, in a 192-byte record of what late packets
 // need (shut.go), until Config.ClosedTimeout after its last packet.
 // Connections expire after Config.IdleTimeout of capture time, and past
 // Config.MaxConns a closed one is evicted, else the oldest half-open one,

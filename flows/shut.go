@@ -2,8 +2,8 @@ package flows
 
 import "time"
 
-// shut is a closed connection's compact record (128 bytes instead of a
-// 960-byte Conn). A connection that is reset or closed by both sides, has
+// shut is a closed connection's compact record (192 bytes instead of a
+// 1,024-byte Conn). A connection that is reset or closed by both sides, has
 // been quiet for Config.CompactAfter and that the Hooks no longer keep
 // (Hooks.Keep: no verdict of it undecided) is shrunk to one; it stays in
 // the table until Config.ClosedTimeout after its last packet, so that late
@@ -19,7 +19,10 @@ import "time"
 //     SYNMissed, each side's ISN, SND.NXT and last ACK as seen, its
 //     distinct TTLs and latest TTL, its latest IPv4 ID and largest ID step,
 //     its latest RST's seq, both handshake RTTs, the RST count, the latest
-//     payload side and the count of payload turns (up to 255);
+//     payload side and the count of payload turns (up to 255), and the
+//     Zeek history (History: its letters and endpoint states, so that a
+//     late packet's verdict shows the connection's whole history and its
+//     conn_state);
 //   - as the orders the rules compare: whether each side sent ordinary
 //     packets, payload or RSTs, whether it sent ordinary packets after the
 //     first RST, whether the reset stands, whether the server's FIN came
@@ -49,6 +52,7 @@ type shut struct {
 	turns    uint8
 	ttlN     uint8 // side d's count in bits 3d..3d+2; rstSent in 6 and 7
 	rstSeq   [2]uint32
+	hist     History
 }
 
 func (s *shut) head() *stubHead { return &s.stubHead }
@@ -90,7 +94,7 @@ func (t *Table) shrink(c *Conn) {
 // from records c in s.
 func (s *shut) from(c *Conn) {
 	cl := &c.Half[Client]
-	s.Key, s.last, s.id = c.Key, c.LastTime, c.ID
+	s.Key, s.last, s.id, s.hist = c.Key, c.LastTime, c.ID, c.Hist
 	s.bits = endBits(&c.Key, cl.Addr().Addr(), cl.port, c.Half[Server].Addr().Addr())
 	for d := Client; d <= Server; d++ {
 		h := &c.Half[d]
@@ -164,7 +168,7 @@ func (t *Table) inflate(x handle, h uint64) *Conn {
 // the last packet, in the order the rules compare them.
 func (s *shut) into(c *Conn) {
 	last := s.last
-	c.Key, c.ID, c.LastTime, c.FirstTime = s.Key, s.id, last, last
+	c.Key, c.ID, c.LastTime, c.FirstTime, c.Hist = s.Key, s.id, last, last, s.hist
 	client, server := endsOf(&s.Key, s.bits)
 	c.setEnds(client, server)
 	c.Midstream, c.SYNMissed = s.has(shutMidstream), s.has(shutSYNMissed)

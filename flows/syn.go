@@ -8,7 +8,7 @@ import (
 
 // synRec is a half-open connection: a SYN without payload for a new
 // 5-tuple, and nothing back yet. It keeps the SYN itself (96 bytes instead
-// of a 960-byte Conn), so that a SYN flood or a scan of dead ports costs
+// of a 1,024-byte Conn), so that a SYN flood or a scan of dead ports costs
 // little memory; the connection's next packet promotes it to a Conn by
 // replaying the SYN (promote), so that every verdict comes out as if the
 // Conn had been made at the SYN. The table's Hooks see the connection from

@@ -87,11 +87,11 @@ type TableStats struct {
 // Table tracks TCP connections. It is not safe for concurrent use.
 //
 // Memory follows the number of open connections: each is a fixed-size Conn
-// of 960 bytes, its streams' first bytes in the table's head store
+// of 1,024 bytes, its streams' first bytes in the table's head store
 // (heads.go), recycled through a free list, so the per-packet path
 // allocates nothing once the table has grown to its working size. A half-open connection (a SYN and nothing
 // back) is held in a 96-byte record until its next packet (syn.go), and a
-// closed one in a 128-byte record once quiet (shut.go). Records hold no
+// closed one in a 192-byte record once quiet (shut.go). Records hold no
 // pointers and link each other by ref, so their slabs are not scanned by
 // the garbage collector.
 type Table struct {

@@ -33,8 +33,9 @@ type Config struct {
 	// IdleTimeout forgets a connection after this much capture time
 	// without a packet (flows.Config.IdleTimeout); zero means 10 minutes.
 	IdleTimeout time.Duration
-	// MaxConns caps the connections tracked at once, the least recently
-	// active evicted first (flows.Config.MaxConns); zero means 1,000,000.
+	// MaxConns caps the connections tracked at once: when full, a closed
+	// one is evicted first, else the oldest half-open one, else the least
+	// recently active (flows.Config.MaxConns); zero means 1,000,000.
 	MaxConns int
 	// File is copied into every verdict's File.
 	File string

@@ -3,6 +3,7 @@ package rstanalysis
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,9 +48,9 @@ func verdictsWith(t *testing.T, path string, cfg Config) []Verdict {
 // TestCompactSameVerdicts: holding half-open connections and quiet closed
 // ones in compact records changes no verdict, byte for byte, on the lab's
 // captures and the public corpus. With closed connections compacted at
-// once (CompactAfter 1 ns) the late RSTs still get the same origin, phase
-// and cause: what shut keeps is what those rest on (their request,
-// response and timing finding may go, see flows' shut).
+// once (CompactAfter 1 ns) the late RSTs still get the same origin, phase,
+// cause, history and conn_state: what shut keeps is what those rest on
+// (their request, response and timing finding may go, see flows' shut).
 func TestCompactSameVerdicts(t *testing.T) {
 	for _, f := range compactInputs(t) {
 		whole := verdictsWith(t, f, Config{noCompact: true})
@@ -63,9 +64,45 @@ func TestCompactSameVerdicts(t *testing.T) {
 			continue
 		}
 		for i, v := range whole {
-			if e := early[i]; e.Frame != v.Frame || e.Origin != v.Origin || e.Phase != v.Phase || e.Cause != v.Cause {
-				t.Errorf("%s frame %d: %v, %v, %v compacting at once, %v, %v, %v whole", f, v.Frame, e.Origin, e.Phase, e.Cause, v.Origin, v.Phase, v.Cause)
+			if e := early[i]; e.Frame != v.Frame || e.Origin != v.Origin || e.Phase != v.Phase || e.Cause != v.Cause ||
+				e.History != v.History || e.ConnState != v.ConnState {
+				t.Errorf("%s frame %d: %v, %v, %v, %s %s compacting at once, %v, %v, %v, %s %s whole", f, v.Frame,
+					e.Origin, e.Phase, e.Cause, e.History, e.ConnState, v.Origin, v.Phase, v.Cause, v.History, v.ConnState)
 			}
+		}
+	}
+}
+
+// TestLateSegmentHistory: a late segment more than CompactAfter after its
+// connection closed (here 2 s after both FINs, the record compacted) and
+// the RST answering it show the connection's whole Zeek history and its
+// conn_state, as without compact records.
+func TestLateSegmentHistory(t *testing.T) {
+	c := newConv(40000)
+	c.handshake().request()
+	c.after(time.Millisecond).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	c.after(time.Millisecond).cli(capture.FIN|capture.ACK, "")
+	c.after(c.rtt).srv(capture.FIN|capture.ACK, "")
+	c.after(time.Millisecond).cli(capture.ACK, "")
+	c.cNxt -= 40 // a retransmission of the request's end, 2 s on
+	c.after(2*time.Second).cli(capture.PSH|capture.ACK, strings.Repeat("x", 40))
+	c.after(c.rtt).srv(capture.RST, "")
+	pkts := merge(c)
+	var got [2][]Verdict
+	for i, cfg := range []Config{{noCompact: true}, {}} {
+		a := New(cfg, func(v *Verdict) { got[i] = append(got[i], *v) })
+		for j := range pkts {
+			a.Packet(&pkts[j])
+		}
+		a.Flush()
+		if st := a.Stats(); st.Conns != 1 {
+			t.Fatalf("stats %+v: want the late packets on the closed connection", st)
+		}
+	}
+	const want = "ShADadFfTr"
+	for i, vs := range got {
+		if len(vs) != 1 || vs[0].History != want || vs[0].ConnState != "SF" {
+			t.Fatalf("compact %v: verdicts %d, history %q conn_state %q; want one, %s SF (a reset after both FINs: Zeek keeps SF)", i == 1, len(vs), vs[0].History, vs[0].ConnState, want)
 		}
 	}
 }

@@ -36,6 +36,7 @@ func TestCopyPacketCopiesEveryField(t *testing.T) {
 	}
 	p.Time = time.Unix(1_700_000_000, 5)
 	p.Src, p.Dst = netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::2")
+	p.OuterSrc, p.OuterDst = netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
 	p.HeadN = capture.HeadLen
 
 	var q capture.Packet

@@ -12,7 +12,8 @@
 // round-trip legs, crafted flags and netfilter's shape, sequence numbers,
 // idle gaps, a payload, a RST with no connection around it (Zeek #1119),
 // the link-layer next hop and the IPv4 IDs of the sender across its
-// connections (rules_path.go, hostipid.go). A
+// connections (rules_path.go, hostipid.go), and as context the tunnel a
+// RST came through (its endpoints and outer TTL). A
 // verdict waits Config.Grace of capture time after its RST, because the
 // packets that follow are evidence, and is final when the input ends.
 //
@@ -44,7 +45,8 @@
 // verdict carries for a sequence diagram, names.go the lists of origins,
 // causes and rules, pending.go a verdict in the making, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
-// workers, hosts.go the cross-connection host table, witness.go evidence
+// workers, flush.go the end of the input (FlushBy: a deadline for a run
+// being stopped), hosts.go the cross-connection host table, witness.go evidence
 // from outside the capture (Config.Witness: the capturing host's kernel,
 // whose word that it sent a RST is proof and settles the verdict).
 //

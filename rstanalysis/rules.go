@@ -38,6 +38,7 @@ const (
 	RulePathMACMatch    RuleID = "path.mac_match"       // through the next hop of the sender's other connections
 	RuleIPIDHostFits    RuleID = "ipid.host_follows"    // follows the sender's global IP ID counter
 	RuleIPIDHostOdd     RuleID = "ipid.host_misfit"     // does not fit the sender's IP IDs across connections
+	RuleTunnelOuter     RuleID = "tunnel.outer_ttl"     // came through a tunnel: its endpoints and outer TTL
 
 	// The host's kernel on its own RSTs (a Witness, package internal/kernel):
 	// tcp:tcp_send_reset by its reason (enum sk_rst_reason,
@@ -123,6 +124,7 @@ var Rules = [...]Rule{
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
 	{ID: RulePathMACMismatch, Means: "made by another device on the capturing link", Source: "IEEE 802.3 source address; RFC 826 (one next hop per path)"},
 	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address"},
+	{ID: RuleTunnelOuter, Means: "how far the tunnel's entry is from the capture point", Source: "RFC 2003 §3.1, RFC 2473 §3 (the encapsulator's outer TTL)"},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnData, Means: "data arrived after the application closed the socket", Source: "Linux tcp_rcv_state_process (tcp:tcp_send_reset)"},

@@ -13,7 +13,7 @@ type atRST func(pd *pending, c *flows.Conn, p *capture.Packet)
 // between findings of equal weight in the verdict.
 var rstRules = [...]atRST{
 	ruleShape, ruleSYNAnswer, ruleIPID, ruleIPIDHost, ruleSeq, ruleBurst, ruleAckZero,
-	ruleTiming, ruleIdle, rulePayload, ruleVendor, ruleLone, rulePath,
+	ruleTiming, ruleIdle, rulePayload, ruleVendor, ruleLone, rulePath, ruleTunnel,
 }
 
 // ruleShape: flag combinations no stack sends, and the shape of a RST made
@@ -98,4 +98,22 @@ func ruleIdle(pd *pending, c *flows.Conn, p *capture.Packet) {
 	case quiet >= pd.idleGap && c.Turns > 0:
 		pd.fs.add(RuleIdleAfter, 0, nil, "sent after %s of silence", dur(quiet))
 	}
+}
+
+// ruleTunnel: a RST that came through a tunnel (IP in IP, GRE, ERSPAN,
+// VXLAN, Geneve) names the tunnel's endpoints and the outer header's TTL,
+// which the encapsulating endpoint set (RFC 2003 §3.1, RFC 2473 §3): it
+// counts the hops from the tunnel's entry to the capture point, and the
+// inner TTL, which the TTL rules compare, those from the sender to the
+// entry. Context, of no weight.
+func ruleTunnel(pd *pending, _ *flows.Conn, p *capture.Packet) {
+	if p.Encap == capture.EncapNone {
+		return
+	}
+	where := hopsText(flows.Hops(p.OuterTTL)) + " from the capture point"
+	if flows.Hops(p.OuterTTL) == 0 {
+		where = "the capturing host or on its link"
+	}
+	pd.fs.add(RuleTunnelOuter, 0, nil, "came through %s from %s to %s with outer TTL %d: the tunnel's entry is %s (inner TTL %d)",
+		p.Encap, p.OuterSrc, p.OuterDst, p.OuterTTL, where, p.TTL)
 }

@@ -284,6 +284,19 @@ func TestRules(t *testing.T) {
 			return merge(c)
 		}, want{OriginClient, PhaseResponse, CauseClientAbort, "TTL 64 matches the client's packets", RuleTTLMatch}},
 
+		{"RFC2003-3.1/a RST through a tunnel names the tunnel's endpoints and its outer TTL", func() []capture.Packet {
+			c := newConv(40000).handshake().request()
+			c.after(c.rtt).srv(capture.PSH|capture.ACK, "HTTP/1.1 200 OK\r\n")
+			c.after(time.Millisecond).cli(capture.RST|capture.ACK, "")
+			for i := range c.pkts {
+				p := &c.pkts[i]
+				p.Encap, p.OuterTTL = capture.EncapGRE, 62
+				p.OuterSrc, p.OuterDst = netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+			}
+			return merge(c)
+		}, want{OriginClient, PhaseResponse, CauseClientAbort,
+			"came through GRE from 198.51.100.1 to 198.51.100.2 with outer TTL 62: the tunnel's entry is 2 hops from the capture point (inner TTL 64)", RuleTunnelOuter}},
+
 		{"RFC9293-3.5+draft-boucadair-tcpm-rst-diagnostic-payload/text carried in a RST is shown", func() []capture.Packet {
 			c := newConv(40000).handshake().request()
 			c.after(c.rtt).srv(capture.RST|capture.ACK, "blocked by policy 42")

@@ -51,6 +51,10 @@ type Sharded struct {
 	local    *Analyzer // the caller's goroutine's share, nil for none; its results go as worker len(work)
 	localOut []Verdict // local's verdicts not yet merged
 	lastRead uint64    // the frame of the latest packet
+
+	expired func() bool // FlushBy's deadline, nil for Flush
+	cut     Cut         // what FlushBy left out so far
+	stopped bool        // the merge passed FlushBy's deadline
 }
 
 // localShare: the caller's goroutine analyses the connections whose hash
@@ -75,6 +79,7 @@ type result struct {
 	worker    int
 	verdicts  []Verdict
 	watermark uint64
+	cut       Cut // the worker's last result: what its FlushBy left out
 }
 
 // touchAhead is how many packets of a batch a worker looks up ahead
@@ -129,8 +134,8 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	for i := range n {
 		s.work[i] = make(chan []item, 2)
 		s.batch[i] = make([]item, 0, batchSize)
-		out := new([]Verdict)
-		a := New(wcfg, func(v *Verdict) { *out = append(*out, *v) })
+		out := &shardOut{s: s, worker: i}
+		a := New(wcfg, out.add)
 		s.workers = append(s.workers, a)
 		s.wg.Add(1)
 		go s.run(i, a, out)
@@ -140,7 +145,8 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 
 // run is worker i's goroutine: it analyses its batches with a, whose
 // verdicts go to out, and sends them back with its watermark.
-func (s *Sharded) run(i int, a *Analyzer, out *[]Verdict) {
+func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {
+	out := &o.v
 	defer s.wg.Done()
 	var last, touched uint64
 	defer func() { touchSink.Add(touched) }()
@@ -176,8 +182,9 @@ func (s *Sharded) run(i int, a *Analyzer, out *[]Verdict) {
 			}
 		}
 	}
-	a.Flush()
-	s.results <- result{worker: i, verdicts: *out, watermark: ^uint64(0)}
+	o.flushing = true
+	cut := s.flushWorker(a)
+	s.results <- result{worker: i, verdicts: *out, watermark: ^uint64(0), cut: cut}
 }
 
 // watermark is the lowest frame the analyzer may still emit a verdict for,
@@ -238,7 +245,7 @@ func (s *Sharded) Packet(p *capture.Packet) {
 // send hands worker w its batch, merging the workers' results while it
 // waits for room.
 func (s *Sharded) send(w int) {
-	s.mergeLocal(false)
+	s.mergeLocal(false, Cut{})
 	for spin := 0; ; spin++ {
 		if spin < s.spins {
 			select {
@@ -307,7 +314,7 @@ func pause(spin int) {
 }
 
 // mergeLocal merges local's verdicts so far; done says local is flushed.
-func (s *Sharded) mergeLocal(done bool) {
+func (s *Sharded) mergeLocal(done bool, cut Cut) {
 	if s.local == nil {
 		return
 	}
@@ -317,7 +324,7 @@ func (s *Sharded) mergeLocal(done bool) {
 	}
 	out := s.localOut
 	s.localOut = nil
-	s.merge(result{worker: len(s.work), verdicts: out, watermark: wm})
+	s.merge(result{worker: len(s.work), verdicts: out, watermark: wm, cut: cut})
 }
 
 // merge takes a worker's result and emits, in capture order, every verdict
@@ -327,6 +334,7 @@ func (s *Sharded) merge(r result) {
 		s.queued[r.worker] = append(s.queued[r.worker], r.verdicts)
 	}
 	s.watermark[r.worker] = r.watermark
+	s.cut.add(r.cut)
 	low := s.watermark[0]
 	for _, w := range s.watermark[1:] {
 		low = min(low, w)
@@ -340,7 +348,7 @@ func (s *Sharded) merge(r result) {
 				}
 			}
 		}
-		if best < 0 {
+		if best < 0 || s.stopMerge(bestFrame) {
 			return
 		}
 		q := s.queued[best]
@@ -357,9 +365,13 @@ func (s *Sharded) merge(r result) {
 }
 
 // copyPacket copies p into q, field by field (a composite literal would
-// first zero all of q), and of Head only the payload bytes captured: most
-// segments carry none, and the rest of Head is never read.
+// first zero all of q), of Head only the payload bytes captured (most
+// segments carry none, and the rest of Head is never read), and the tunnel's
+// addresses only when p or q came through one (they are zero otherwise).
 func copyPacket(q, p *capture.Packet) {
+	if p.Encap != capture.EncapNone || q.Encap != capture.EncapNone {
+		q.OuterSrc, q.OuterDst = p.OuterSrc, p.OuterDst
+	}
 	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
 	q.SrcMAC = p.SrcMAC
 	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
@@ -379,8 +391,7 @@ func (s *Sharded) Flush() {
 		close(s.work[w])
 	}
 	if s.local != nil {
-		s.local.Flush()
-		s.mergeLocal(true)
+		s.mergeLocal(true, s.flushLocal())
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -183,7 +183,7 @@ func (f *analysisFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.idleGap, "idle-gap", time.Second, "shortest silence after which a connection counts as idle (and at least 20 handshake RTTs)")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", 10*time.Minute, "forget a connection after this much capture time without packets")
 	fl.BoolVar(&f.keepDups, "keep-duplicates", false, "analyse every copy of a packet recorded on two interfaces within 1 ms (as -i any records a forwarded packet); by default the copies are skipped and counted")
-	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once (least recently active evicted first)")
+	fl.IntVar(&f.maxConns, "max-conns", 1_000_000, "track at most this many connections at once; when full, a closed connection is evicted first, else the oldest half-open one (a SYN unanswered), else the least recently active")
 	f.view.register(fl)
 }
 

@@ -51,8 +51,10 @@ argument is a file). A filter libpcap cannot compile is reported before any
 file is read.
 
 Ctrl-C (SIGINT) or SIGTERM stops the read within a second: the RSTs read so
-far are decided as far as their evidence goes and printed, with a warning;
-a second signal exits at once, without them.
+far are decided as far as their evidence goes and printed in capture order,
+as many as 0.4 seconds allow; a warning counts those left undecided (a dense
+burst of RSTs can leave hundreds of thousands) and says where the report
+ends. A second signal exits at once, without the report.
 
 Exit status: 0 when every input was read to its end; 1 when an input could
 not be opened or was damaged (a missing file is reported before anything is
@@ -79,7 +81,7 @@ results so far are printed).`,
 		"table, markdown, html: list at most this many reset events, per origin and cause the first and the latest, then spread in time (with --rsts: the first RSTs); the summaries count every one; 0 = all")
 	fl.UintSliceVar(&af.view.frames, "ladder", nil, "table, markdown, html: add the ladder of the RST at this frame (repeatable, or comma-separated)")
 	fl.IntVarP(&rf.workers, "workers", "j", 0,
-		"goroutines: one reads and decodes, the others analyse connections sharded by 5-tuple (1: all in one; 0: one per core, up to 8; the output is the same for any number)")
+		"goroutines: one reads, decodes and puts the verdicts in capture order, the others analyse the connections, sharded by 5-tuple (with 2, the reading one also analyses a tenth of them); 1: all in one; 0: one per core, up to 8; the output is the same for any number")
 	fl.StringVar(&rf.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
 	_ = fl.MarkHidden("cpuprofile")
 	fl.StringVar(&rf.memProfile, "memprofile", "", "write a heap profile (allocations since the start) to this file at the end")

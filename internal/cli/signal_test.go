@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -110,8 +111,9 @@ func waitExit(t *testing.T, cmd *exec.Cmd, within time.Duration) (int, time.Dura
 
 // TestReadSignal: SIGINT (SIGTERM) in the middle of reading a dense burst
 // of 300,000 RSTs with no connections, fed through standard input as fast
-// as rstscope reads it, stops the read: exit 130 (143), every RST read so
-// far decided and printed, and a summary that says it was interrupted.
+// as rstscope reads it, stops the read: exit 130 (143), the RSTs read so far
+// decided and printed in capture order as far as the stop allows (the rest
+// counted), and a summary that says it was interrupted.
 func TestReadSignal(t *testing.T) {
 	bin := rstscopeBin(t)
 	const n = 300_000
@@ -151,9 +153,13 @@ func TestReadSignal(t *testing.T) {
 				t.Fatalf("last line %q: %v", lines[len(lines)-1], err)
 			}
 			s := sum.Summary
-			if s.RSTs == 0 || s.RSTs >= n || s.RSTs != uint64(len(lines)-1) || s.Verdicts != len(lines)-1 {
-				t.Errorf("%d RSTs, %d verdicts, %d verdict lines: want some but not all of %d, each decided and printed",
-					s.RSTs, s.Verdicts, len(lines)-1, n)
+			undecided := 0
+			for _, w := range s.Warnings {
+				fmt.Sscanf(w, "the stop left %d RSTs undecided", &undecided)
+			}
+			if s.RSTs == 0 || s.RSTs >= n || s.RSTs != uint64(len(lines)-1+undecided) || s.Verdicts != len(lines)-1 {
+				t.Errorf("%d RSTs, %d verdicts, %d verdict lines, %d undecided: want some but not all of %d, each printed or counted",
+					s.RSTs, s.Verdicts, len(lines)-1, undecided, n)
 			}
 			if !strings.Contains(strings.Join(s.Warnings, "\n"), "interrupted") ||
 				!strings.Contains(errb.String(), "rstscope: interrupted") {

@@ -39,8 +39,9 @@ const (
 	// checkEvery is how many packets a direct feed reads between looks at
 	// the context, the sink and the progress bar: rarely enough to cost
 	// nothing per packet, often enough that a cancel stops even a dense
-	// RST flood (some 20 µs a RST) within a tenth of a second.
-	checkEvery = 1 << 12
+	// RST flood (some 20 to 40 µs a RST) within a few hundredths of a
+	// second, leaving the rest of a second to StopWithin.
+	checkEvery = 1 << 10
 	// statsEvery is how often, in capture time, the capture goroutine
 	// samples the Source's counters for the status line (pcap_stats is a
 	// system call).

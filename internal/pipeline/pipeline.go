@@ -28,6 +28,9 @@ type Analyzer interface {
 	Packet(p *capture.Packet)
 	// Flush decides every pending verdict, at the end of the input.
 	Flush()
+	// FlushBy is Flush for an interrupted run: it stops deciding once
+	// expired reports true, and says what it left out.
+	FlushBy(expired func() bool) rstanalysis.Cut
 	Stats() rstanalysis.Stats
 	// Resets is the number of RST segments seen.
 	Resets() uint64
@@ -126,7 +129,7 @@ type Options struct {
 	// Count ends each input after this many TCP segments (0: no limit).
 	Count uint64
 	// Duration ends the run after this much wall-clock time (0: no limit);
-	// without ReadAhead it is checked every 4,096 packets.
+	// without ReadAhead it is checked every 1,024 packets.
 	Duration time.Duration
 	// CancelEnds makes a cancelled ctx end the run like Duration does, as
 	// Ctrl-C stops a live capture; otherwise the summary notes that the run
@@ -167,7 +170,9 @@ var ErrIncomplete = errors.New("an input could not be read to its end")
 // ErrInterrupted is Run's error when ctx was cancelled (without
 // Options.CancelEnds) before every input was read to its end: the report
 // covers what was read, every pending verdict decided as far as its
-// evidence goes, and its summary says that the read was interrupted.
+// evidence goes, and its summary says that the read was interrupted. The
+// pending verdicts are decided and written for at most StopWithin; those
+// left then are counted in the summary, and the report stops before them.
 var ErrInterrupted = errors.New("interrupted before every input was read to its end")
 
 // ErrInterfaceDown ends a capture on an interface that is taken down
@@ -189,11 +194,13 @@ var ErrInterfaceDown = errors.New("the interface went down")
 // wrapping the sink's when the report could not be written.
 //
 // Cancelling ctx ends the read of the current input at the Source's next
-// look at it (every 4,096 segments, and at every read of a file
+// look at it (every 1,024 segments, and at every read of a file
 // opened by OpenFile); what was read is then analysed to the end (each
-// pending verdict decided) and reported, and no further input is opened.
+// pending verdict decided, for at most StopWithin unless
+// Options.CancelEnds) and reported, and no further input is opened.
 func Run(ctx context.Context, inputs []Input, analysis Analysis, sink Sink, opts Options) error {
 	r := newRunner(analysis, sink, &opts)
+	r.outer = ctx
 	if opts.Joint && len(inputs) > 1 {
 		r.joint = newJointStage(opts.Roles)
 	}

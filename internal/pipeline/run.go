@@ -27,10 +27,11 @@ type runner struct {
 	counts  counts
 	watch   *ifaceWatch
 	sum     summaryBuilder
-	werr    error       // first error writing the report
-	saveErr error       // first error saving frames
-	cut     bool        // the run's context ended a read, or kept an input from being read
-	joint   *jointStage // Options.Joint with several inputs, else nil
+	werr    error           // first error writing the report
+	saveErr error           // first error saving frames
+	cut     bool            // the run's context ended a read, or kept an input from being read
+	joint   *jointStage     // Options.Joint with several inputs, else nil
+	outer   context.Context // Run's ctx: cancelled, it interrupts the run (see flush)
 }
 
 func newRunner(analysis Analysis, sink Sink, opts *Options) *runner {
@@ -78,7 +79,7 @@ func (r *runner) input(ctx context.Context, in Input, src Source, several bool) 
 		break
 	}
 	f.close() // Next is no longer called: the Source's counters are final
-	r.an.Flush()
+	r.flush()
 	if r.joint != nil {
 		r.joint.end(src.Stats())
 	}

@@ -7,6 +7,12 @@
 //	go run ./internal/bench/synflood -syns 2000000 -o flood.pcap
 //	/usr/bin/time -v rstscope read -o json flood.pcap > /dev/null
 //
+// With -rst the flood is of RSTs instead (a scan's backscatter, a mass
+// reset: every RST a connection of its own with its verdict pending), as
+// dense as -rate says:
+//
+//	go run ./internal/bench/synflood -rst -syns 1000000 -rate 333333 -every 0 -o rsts.pcap
+//
 // Frames are Ethernet, IPv4 (with its header checksum) and TCP without
 // options or checksum, 54 bytes plus payload; the output is the same for
 // the same flags.
@@ -33,11 +39,16 @@ func main() {
 	every := flag.Int("every", 1000, "a real connection every this many flood SYNs (0: none)")
 	rate := flag.Float64("rate", 100_000, "flood SYNs per second of capture time")
 	seed := flag.Uint64("seed", 1, "random seed")
+	rsts := flag.Bool("rst", false, "flood RSTs instead of SYNs")
 	out := flag.String("o", "", "output pcap (required)")
 	flag.Parse()
 	if *out == "" || *syns < 0 || *every < 0 || *rate <= 0 {
 		flag.Usage()
 		os.Exit(2)
+	}
+	floodFlags = syn
+	if *rsts {
+		floodFlags = rst
 	}
 	if err := write(*out, *syns, *every, *rate, *seed); err != nil {
 		fmt.Fprintln(os.Stderr, "synflood:", err)
@@ -58,6 +69,9 @@ type frame struct {
 	at         time.Duration
 	serverSide bool
 }
+
+// floodFlags are the flood segments' TCP flags (-rst).
+var floodFlags uint8
 
 const (
 	fin = 0x01
@@ -97,7 +111,7 @@ func write(path string, syns, every int, rate float64, seed uint64) error {
 		}
 		fr := frame{src: [4]byte{byte(1 + rng.IntN(223)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(1 + rng.IntN(254))},
 			dst: [4]byte{192, 0, 2, byte(1 + i%8)}, sport: uint16(1024 + rng.IntN(64511)), dport: 80,
-			seq: rng.Uint32(), flags: syn, ttl: uint8(40 + rng.IntN(200)), ipid: uint16(rng.Uint32()), at: now}
+			seq: rng.Uint32(), flags: floodFlags, ttl: uint8(40 + rng.IntN(200)), ipid: uint16(rng.Uint32()), at: now}
 		if err := emit(fr); err != nil {
 			return err
 		}
