@@ -254,3 +254,44 @@ func (j *joint) atHost(jc *jconn, i int, d Side) bool {
 	}
 	return j.roles[i] == RoleClient && d == Client || j.roles[i] == RoleServer && d == Server
 }
+
+// Related reports whether the traces are captures of one incident taken
+// at different places: whether some connection shows in two of them with
+// packets in common both ways (the same segments: direction, flags, seq,
+// ack, length, IP ID; a RST counts as a segment here, so a refusal's SYN
+// and RST relate two captures). Files that share no such packets, as the
+// files a rotating capture (tcpdump -C, -G) wrote one after another at
+// one place (a duplicate ACK on each side of the cut goes one way only) or
+// captures of unrelated incidents, are not: read them one by one, without
+// Joint.
+func Related(traces []*Trace) bool {
+	j := &joint{traces: traces}
+	j.match()
+	for _, jc := range j.jconns {
+		for a := range jc.c {
+			for b := a + 1; b < len(jc.c); b++ {
+				if jc.c[a] != nil && jc.c[b] != nil && sharedBothWays(jc.c[a], jc.c[b]) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// sharedBothWays reports whether ca and cb recorded a packet in common
+// from each side.
+func sharedBothWays(ca, cb *traceConn) bool {
+	var way [2]bool
+	pairSegs(ca, cb, func(sa, _ *traceSeg) { way[sa.dir] = true })
+	for i := range ca.rsts {
+		for k := range cb.rsts {
+			ra, rb := &ca.rsts[i], &cb.rsts[k]
+			if ra.dir == rb.dir && ra.flags == rb.flags && ra.seq == rb.seq && ra.ack == rb.ack &&
+				(!ra.hasIPID || !rb.hasIPID || ra.ipid == rb.ipid) {
+				way[ra.dir] = true
+			}
+		}
+	}
+	return way[Client] && way[Server]
+}

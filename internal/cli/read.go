@@ -22,6 +22,7 @@ type readFlags struct {
 	cpuProfile string
 	memProfile string
 	vantages   []string
+	separately bool
 }
 
 func newReadCmd() *cobra.Command {
@@ -42,6 +43,10 @@ Several files are read as captures of one incident taken at different places
 they share, and each RST packet is judged once with every capture's evidence
 (seen leaving its sender, or missing where its sender's capture covers the
 moment). --vantage FILE=client|server|router says where a file was taken.
+Files that share no packets (the files of a rotating capture, tcpdump -C or
+-G, or unrelated captures) are reported one by one, as if read separately;
+--separately skips the matching and writes each verdict as soon as it is
+decided, with less memory.
 
 A BPF filter in tcpdump syntax may follow the files, as with tcpdump -r: the
 first argument that is neither an existing file nor - begins the filter, and
@@ -88,6 +93,8 @@ results so far are printed).`,
 	_ = fl.MarkHidden("memprofile")
 	fl.StringArrayVar(&rf.vantages, "vantage", nil,
 		"with several files: where FILE was captured, FILE=client|server|router (repeatable); overrides what the hop counts suggest")
+	fl.BoolVar(&rf.separately, "separately", false,
+		"with several files: read them one by one, not as captures of one incident (no matching across them)")
 	fl.BoolVar(&rf.noProgress, "no-progress", false, "no progress bar on stderr (it is shown only when stderr is a terminal)")
 	return cmd
 }
@@ -133,7 +140,7 @@ func runRead(cmd *cobra.Command, af *analysisFlags, rf *readFlags, args []string
 	if err != nil {
 		return err
 	}
-	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr), Joint: len(files) > 1, Roles: roles}
+	opts := pipeline.Options{Log: stderr, Progress: !rf.noProgress && isTerminal(stderr), Joint: len(files) > 1 && !rf.separately, Roles: roles}
 	var sp span
 	analysis := sp.analysis(pipeline.NewAnalysis(af.config(), rf.workers-1)) // one goroutine reads and decodes
 	return runError(pipeline.Run(cmd.Context(), inputs, analysis, sp.sink(af.writer(cmd.OutOrStdout(), false)), opts))

@@ -51,19 +51,24 @@ func (js *jointStage) hold(v *rstanalysis.Verdict) {
 	js.held[len(js.held)-1] = append(js.held[len(js.held)-1], &c)
 }
 
-// judge runs the joint judgement and passes every verdict, in input order
-// and capture order within each, to write.
-func (js *jointStage) judge(write func(*rstanalysis.Verdict)) rstanalysis.JointResult {
-	roles := make([]string, len(js.names))
-	for i, n := range js.names {
-		roles[i] = js.roles[n]
+// judge runs the joint judgement, if the inputs are captures of one
+// incident (rstanalysis.Related), and passes every verdict, in input order
+// and capture order within each, to write; related is false when they are
+// not, and the verdicts are then written as each input's analysis made
+// them, as if read one by one.
+func (js *jointStage) judge(write func(*rstanalysis.Verdict)) (res rstanalysis.JointResult, related bool) {
+	if related = rstanalysis.Related(js.traces); related {
+		roles := make([]string, len(js.names))
+		for i, n := range js.names {
+			roles[i] = js.roles[n]
+		}
+		res = rstanalysis.Joint(js.traces, js.held, rstanalysis.JointConfig{Roles: roles})
 	}
-	res := rstanalysis.Joint(js.traces, js.held, rstanalysis.JointConfig{Roles: roles})
 	for i, vs := range js.held {
 		for _, v := range vs {
 			write(v)
 		}
 		js.held[i] = nil
 	}
-	return res
+	return res, related
 }

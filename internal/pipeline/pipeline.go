@@ -148,7 +148,10 @@ type Options struct {
 	// (rstanalysis.Joint): the verdicts are held until the last input has
 	// been read, each RST packet is judged once with every input's
 	// evidence, and the summary's Joint says how the inputs line up. It
-	// does nothing with a single input.
+	// does nothing with a single input, and only holds the verdicts back
+	// when the inputs share no packets (rstanalysis.Related: files a
+	// rotating capture wrote one after another, unrelated captures).
+	// Holding costs memory: the verdicts and about 1 KB per connection.
 	Joint bool
 	// Roles overrides, by input name, where a joint input was captured
 	// (rstanalysis.RoleClient, RoleRouter, RoleServer).

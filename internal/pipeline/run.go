@@ -186,10 +186,11 @@ func (r *runner) finish(interrupted, failed bool) error {
 		}
 	}
 	if r.joint != nil {
-		res := r.joint.judge(r.write)
-		r.sum.joint(res)
-		for _, w := range res.Warnings {
-			r.logf("warning: %s", w)
+		if res, related := r.joint.judge(r.write); related {
+			r.sum.joint(res)
+			for _, w := range res.Warnings {
+				r.logf("warning: %s", w)
+			}
 		}
 	}
 	if interrupted && r.werr == nil {
