@@ -13,8 +13,11 @@ import (
 // hops is strong evidence, not proof (a stack may use another TTL for its
 // RSTs).
 const (
-	proofConfidence  = 0.99
-	unseenConfidence = 0.95
+	proofConfidence = 0.99
+	// nearHostConfidence: seen leaving at a capture 0 hops from the
+	// sender that was not said to be on its host (--vantage).
+	nearHostConfidence = 0.9
+	unseenConfidence   = 0.95
 	// unalignedConfidence is connUnseen's when the clocks could not be
 	// aligned and the times were compared as recorded.
 	unalignedConfidence = 0.8
@@ -133,13 +136,23 @@ func cmpAbs(a, b float64) int {
 // sent the RST.
 func (j *joint) seenLeaving(g *rstGroup, jd *judgement) {
 	for _, s := range g.sights {
-		if j.atHost(g.jc, s.in, g.dir) {
+		if !j.atHost(g.jc, s.in, g.dir) {
+			continue
+		}
+		if j.given[s.in] {
 			jd.k, jd.conf, jd.proven = kindSender, proofConfidence, true
 			jd.fs = append(jd.fs, Finding{Rule: RuleJointSeenLeaving, Weight: -decisive, Text: fmt.Sprintf(
 				"proof: the %s host's own capture (%s) shows this RST leaving it at frame %d: the %s sent it",
 				g.dir, j.name(s.in), s.v.Frame, g.dir)})
 			return
 		}
+		// Inferred from the hops: 0 hops is the host or its link.
+		jd.k, jd.conf = kindSender, nearHostConfidence
+		jd.fs = append(jd.fs, Finding{Rule: RuleJointSeenLeaving, Weight: -strong, Text: fmt.Sprintf(
+			"%s, where the %s's packets arrive unrouted (its host, or its link), shows this RST leaving "+
+				"toward the other end at frame %d: the %s sent it, unless a device on its link did "+
+				"(--vantage %s=%s makes this a proof)", j.name(s.in), g.dir, s.v.Frame, g.dir, j.name(s.in), g.dir)})
+		return
 	}
 	for _, s := range g.sights {
 		for _, r := range g.sights {

@@ -3,12 +3,16 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
+
+// roles says where the tests' captures were taken, as --vantage does.
+var roles = map[string]string{"client.pcap": rstanalysis.RoleClient, "server.pcap": rstanalysis.RoleServer}
 
 // serverView is exchange's packets as the server host captures them, on
 // a clock off by offset: the client's packets 10 ms later and 7 hops
@@ -30,13 +34,27 @@ func serverView(pkts []capture.Packet, offset time.Duration) []capture.Packet {
 // server RST, seen leaving the server host, is the server's with proof in
 // both files, its two records share an event number and list both
 // sightings, and the summary gives the second input's clock offset.
+// Without the roles, the server's capture is only known to be 0 hops
+// from it (its host or its link): the same verdicts, but no proof.
 func TestRunJoint(t *testing.T) {
 	const offset = 3 * time.Second
 	pkts := exchange(t0, 40000, 0)
+	inputs := func() []Input {
+		return []Input{input("client.pcap", newMemSource(pkts)), input("server.pcap", newMemSource(serverView(pkts, offset)))}
+	}
+	inferred := &memSink{}
+	if err := Run(context.Background(), inputs(), NewAnalysis(rstanalysis.Config{}, 0), inferred, Options{Joint: true}); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	for _, v := range inferred.verdicts {
+		if v.Origin != rstanalysis.OriginServer || v.Confidence >= 0.95 || v.Confidence < 0.85 ||
+			len(v.Findings) == 0 || strings.HasPrefix(v.Findings[0].Text, "proof") {
+			t.Errorf("%s frame %d, roles inferred: %s %.2f %v; want server at 0.9, no proof", v.File, v.Frame, v.Origin, v.Confidence, v.Texts())
+		}
+	}
 	sink := &memSink{}
-	err := Run(context.Background(), []Input{input("client.pcap", newMemSource(pkts)),
-		input("server.pcap", newMemSource(serverView(pkts, offset)))},
-		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true})
+	err := Run(context.Background(), inputs(),
+		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true, Roles: roles})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -106,7 +124,7 @@ func TestRunJointSYNUnseen(t *testing.T) {
 	}
 	sink := &memSink{}
 	err := Run(context.Background(), []Input{input("client.pcap", newMemSource(client)), input("server.pcap", newMemSource(server))},
-		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true})
+		NewAnalysis(rstanalysis.Config{}, 0), sink, Options{Joint: true, Roles: roles})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
