@@ -128,7 +128,8 @@ func TestPairChecks(t *testing.T) {
 		Confidence: 0.9, Sightings: []Sighting{{b, 7}}}
 	build := func(vs ...JointVerdict) *PairRun {
 		pr := &PairRun{Scenario: s, Pair: Pair{AtClient, AtServer}, Files: [2]string{a, b},
-			Vantage: map[string]Vantage{a: AtClient, b: AtServer}, Joint: &Joint{Verdicts: vs},
+			Vantage:  map[string]Vantage{a: AtClient, b: AtServer},
+			Joint:    &Joint{Verdicts: vs, Inputs: []InputClock{{File: a}, {File: b}}},
 			Verdicts: map[Vantage]map[int]JointVerdict{AtClient: {}, AtServer: {}},
 			rstAt:    map[Vantage]map[int]time.Time{AtClient: {5: t0}, AtServer: {7: t0, 8: t0}},
 			first:    map[Vantage]time.Time{AtClient: t0.Add(-time.Second), AtServer: t0.Add(-time.Second)},

@@ -133,6 +133,9 @@ func (pr *PairRun) Problems(allow Allowance) (problems, notes []string) {
 // flags, seq, ack); and a RST whose truth key is unique in both files is
 // sighted in both.
 func (pr *PairRun) eventProblems() []string {
+	if !pr.Together() {
+		return nil // events and sightings of each file alone: nothing joint to check
+	}
 	var ps []string
 	origins := map[int]map[string][]string{}
 	for _, v := range pr.Joint.Verdicts {
@@ -259,6 +262,10 @@ func SameVerdicts(a, b *PairRun) []string {
 	return ps
 }
 
+// Together reports whether rstscope read the pair as captures of one
+// incident (the summary's joint object): it does when they share packets.
+func (pr *PairRun) Together() bool { return len(pr.Joint.Inputs) > 0 }
+
 // ClockProblems checks the summary's clocks: the second input's offset is
 // within its uncertainty of Shift (the lab's captures share one clock; a
 // classic pcap's microsecond timestamps add 1 µs each), and is known
@@ -270,6 +277,10 @@ func (pr *PairRun) ClockProblems() []string {
 	c, ok := pr.Clock(pr.Pair.B)
 	where := fmt.Sprintf("%s %s (shift %v)", pr.Scenario.Name, pr.Pair, pr.Shift)
 	switch {
+	case !pr.Together() && (pr.first[pr.Pair.A].IsZero() || pr.first[pr.Pair.B].IsZero()):
+		return nil // a capture with no TCP segment shares nothing: read one by one, rightly
+	case !pr.Together():
+		return []string{where + ": read one by one, as captures that share no packets"}
 	case !ok:
 		return []string{where + ": the summary has no clock for " + pr.Files[1]}
 	case !c.Known && c.Matched > 0 && pr.bothWays[pr.Pair.A] && pr.bothWays[pr.Pair.B]:
