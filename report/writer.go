@@ -126,6 +126,8 @@ type Summary struct {
 	// Connections is the number of connections tracked.
 	Connections uint64
 	// MaxOpen is the most connections tracked at once: what memory follows.
+	// With several tables (rstanalysis.Sharded) it is the sum of their
+	// peaks, which depends on how the connections were spread.
 	MaxOpen uint64
 	// Evicted is the number of connections dropped from the connection
 	// table before they ended (idle expiry or the memory bound); a RST on an

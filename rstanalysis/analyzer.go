@@ -164,9 +164,6 @@ func (a *Analyzer) stepAhead() {
 			a.packetHashed(&it.p, nil, &it.key, it.hash)
 		}
 	}
-	if n := len(a.ahead); n > 0 && a.hs != nil && a.hs.head < len(a.hs.queue) {
-		a.hs.advance(a.ahead[n-1].p.Time)
-	}
 	if n := len(a.ahead); n > 0 && a.rv != nil {
 		a.rv.advance(a.ahead[n-1].p.Time)
 	}
@@ -279,7 +276,7 @@ func (a *Analyzer) Flush() {
 	a.table.Flush()
 	a.releaseAt(time.Time{})
 	if a.hs != nil {
-		a.hs.advance(time.Time{})
+		a.hs.advance(time.Time{}, 0)
 	}
 }
 

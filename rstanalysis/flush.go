@@ -40,7 +40,7 @@ func (a *Analyzer) FlushBy(expired func() bool) Cut {
 		return cut
 	}
 	if a.hs != nil { // the verdicts before the cut held for hindsight: at most maxHeld
-		a.hs.advance(time.Time{})
+		a.hs.advance(time.Time{}, 0)
 	}
 	return cut
 }

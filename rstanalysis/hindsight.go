@@ -5,15 +5,22 @@ import "time"
 // hindsight holds back, in capture order, the verdicts that lacked a
 // reference for their sender when their grace period ended (no packet of
 // it to compare the RST's TTL with, no RTT to time a refusal against), and
-// the verdicts behind them, until the host table has seen Config.Hindsight
-// more of the capture: an incident capture often shows a server's first
-// connection refused and its later ones answered, and the later SYN-ACKs
-// carry the TTL and RTT the refusal needs. A held verdict is then decided
-// again with the first references the table learnt of its sender within
-// that window (pending.rejudge), and everything is emitted in capture
-// order. At most maxHeld verdicts wait, so memory stays bounded on a
-// capture with many resets: past it the oldest goes as it was decided. It runs where the host table
-// lives: the Analyzer's goroutine, or the reading goroutine of Sharded.
+// the verdicts behind them, until the verdict of a RST Config.Hindsight
+// later comes (or the input ends): an incident capture often shows a
+// server's first connection refused and its later ones answered, and the
+// later SYN-ACKs carry the TTL and RTT the refusal needs. A held verdict is
+// then decided again with the first references the table learnt of its
+// sender within that window (pending.rejudge), and everything is emitted
+// in capture order. At most maxHeld verdicts wait, so memory stays bounded
+// on a capture with many resets: when the verdicts from a held one reach
+// maxHeld within its window, it goes as it was decided.
+//
+// Its clock is the RST time of the latest verdict added, never the time of
+// the packet being read: verdicts come in capture order whatever the number
+// of workers, but how far the reading is ahead of them depends on the
+// workers and the scheduler, and a verdict must not (whether it is held to
+// its end or let go by maxHeld). It runs where the host table lives: the
+// Analyzer's goroutine, or the reading goroutine of Sharded.
 type hindsight struct {
 	hosts  *Hosts
 	window time.Duration // 0: off
@@ -37,13 +44,15 @@ func (h *hindsight) add(v *Verdict) {
 		h.queue, h.head = h.queue[:n], 0
 	}
 	h.queue = append(h.queue, *v)
-	h.advance(v.Time)
+	h.advance(v.Time, v.Frame)
 }
 
-// advance emits the verdicts due at capture time now: a held one once now
-// is Config.Hindsight past its RST, or the queue is full; a zero now emits
-// all.
-func (h *hindsight) advance(now time.Time) {
+// advance emits the verdicts due once the verdicts up to that of the RST
+// at frame, capture time now, have come: a held one once now is
+// Config.Hindsight past its RST, or when maxHeld verdicts wait from it
+// (it then goes as it was decided). It is decided again with what the
+// table learnt before frame (0: all it learnt). A zero now emits all.
+func (h *hindsight) advance(now time.Time, frame uint64) {
 	for h.head < len(h.queue) {
 		v := &h.queue[h.head]
 		if pd := v.held; pd != nil {
@@ -51,12 +60,12 @@ func (h *hindsight) advance(now time.Time) {
 			if !now.IsZero() && now.Sub(v.Time) < h.window && !full {
 				return
 			}
-			if !full { // a full queue lets the verdict go as it was
+			if now.IsZero() || now.Sub(v.Time) >= h.window { // due: a full queue lets an undue one go as it was
 				sender := v.Server.Addr()
 				if v.From == Client {
 					sender = v.Client.Addr()
 				}
-				pd.rejudge(h.hosts, sender, v.Time.Add(h.window))
+				pd.rejudge(h.hosts, sender, v.Time.Add(h.window), frame)
 				*v = pd.v
 			}
 			v.held = nil

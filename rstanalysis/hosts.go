@@ -141,13 +141,18 @@ func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
 }
 
 // since returns the first TTL and RTT references learnt for a after a RST
-// from it, up to capture time until; ok reports which exist.
-func (h *Hosts) since(a netip.Addr, until flows.Nanos) (ttl, rtt hostInfo, ttlOK, rttOK bool) {
+// from it, up to capture time until and, unless frame is 0, from a packet
+// before frame (so that a capture whose timestamps go back now and then
+// gives the same, however far the table has read); ok reports which exist.
+func (h *Hosts) since(a netip.Addr, until flows.Nanos, frame uint64) (ttl, rtt hostInfo, ttlOK, rttOK bool) {
 	l, ok := h.learnt[addrOf(a)]
 	if !ok {
 		return
 	}
-	return l.ttl, l.rtt, l.ttlAt != 0 && l.ttlAt <= until, l.rttAt != 0 && l.rttAt <= until
+	in := func(at flows.Nanos, i *hostInfo) bool {
+		return at != 0 && at <= until && (frame == 0 || i.frame < frame)
+	}
+	return l.ttl, l.rtt, in(l.ttlAt, &l.ttl), in(l.rttAt, &l.rtt)
 }
 
 // Snapshot returns what the table knows of p's source and destination.

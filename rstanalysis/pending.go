@@ -117,10 +117,11 @@ func (pd *pending) waitsForClock() bool {
 }
 
 // rejudge decides a held verdict again with what the host table h learnt
-// of its sender after the RST, up to capture time until: the first TTL
-// and the first SYN-ACK RTT it showed on other connections.
-func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time) {
-	ttl, rtt, ttlOK, rttOK := h.since(sender, flows.NanosOf(until))
+// of its sender after the RST, up to capture time until and before frame
+// (0: any frame): the first TTL and the first SYN-ACK RTT it showed on
+// other connections.
+func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time, frame uint64) {
+	ttl, rtt, ttlOK, rttOK := h.since(sender, flows.NanosOf(until), frame)
 	if pd.noTTLRef && ttlOK {
 		pd.fs = pd.fs.without(RuleTTLNone)
 		ttlAgainstHost(pd, ttl)

@@ -115,12 +115,12 @@ func (r *reviser) settle(k *revisable) bool {
 	if end := k.pd.v.Time.Add(r.window); end.Before(until) {
 		until = end
 	}
-	_, _, ttlOK, rttOK := r.hosts.since(k.sender, flows.NanosOf(until))
+	_, _, ttlOK, rttOK := r.hosts.since(k.sender, flows.NanosOf(until), 0)
 	if ttlOK == k.ttl && rttOK == k.rtt {
 		return false
 	}
 	k.ttl, k.rtt = ttlOK, rttOK
-	k.pd.rejudge(r.hosts, k.sender, until)
+	k.pd.rejudge(r.hosts, k.sender, until, 0)
 	return true
 }
 

@@ -199,9 +199,6 @@ func (a *Analyzer) watermark(last uint64) uint64 {
 // Packet feeds the next TCP segment. p may be reused as soon as it returns.
 func (s *Sharded) Packet(p *capture.Packet) {
 	s.hosts.Observe(p)
-	if s.hs != nil && s.hs.head < len(s.hs.queue) {
-		s.hs.advance(p.Time)
-	}
 	if s.rv != nil {
 		s.rv.advance(p.Time)
 	}
@@ -406,7 +403,7 @@ func (s *Sharded) Flush() {
 					s.merge(r)
 				default:
 					if s.hs != nil {
-						s.hs.advance(time.Time{})
+						s.hs.advance(time.Time{}, 0)
 					}
 					return
 				}
@@ -416,6 +413,8 @@ func (s *Sharded) Flush() {
 }
 
 // Stats adds up the workers' connection tables. Call it after Flush.
+// MaxOpen is the sum of their peaks: what memory follows, at least the most
+// open at once; it varies with the spreading, keyed at random per run.
 func (s *Sharded) Stats() Stats {
 	var t Stats
 	for _, a := range s.analyzers() {

@@ -16,7 +16,7 @@ func (a *Analyzer) Tick(now time.Time) {
 	}
 	a.release(now)
 	if a.hs != nil {
-		a.hs.advance(now)
+		a.hs.advance(now, 0)
 	}
 }
 
