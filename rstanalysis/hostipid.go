@@ -39,30 +39,70 @@ const (
 )
 
 // observeIPID adds p, an IPv4 segment that is no RST, to its source's
-// profile. Every such packet comes here, so the profiles live in an
-// open-addressed table of their own (one cache miss for most packets)
-// rather than behind a Go map.
+// profile. Every such packet comes here, and with tens of thousands of
+// hosts a profile is a cache miss, so the observations wait in ipidHot
+// until ipidHot of them are there (or a snapshot needs them): applyIPIDs
+// then looks their slots up together, so that the misses overlap.
 func (h *Hosts) observeIPID(p *capture.Packet) {
 	if !p.Src.Is4() { // HasIPID: the decoder sets it for IPv4 only
 		return
 	}
-	src := p.Src.As4()
-	in := h.ipidOf(binary.BigEndian.Uint32(src[:]))
-	dst := p.Dst.As4()
-	conn := p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3])
-	if in.n > 0 && in.conn != conn && in.cross < ipidSaturate {
-		in.cross++
-		if step := p.IPID - in.last; step >= 1 && step <= ipidHostStep {
-			in.small++
-		}
+	src, dst := p.Src.As4(), p.Dst.As4()
+	d := &h.ipidHot
+	k := d[0].held
+	d[k] = hotSlot{addr: binary.BigEndian.Uint32(src[:]), id: p.IPID,
+		conn: p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3]),
+		at:   flows.NanosOf(p.Time), frame: p.Frame}
+	d[0].held = k + 1
+	if k+1 == ipidHot {
+		h.applyIPIDs()
 	}
-	if in.n < ipidSaturate {
-		in.n++
-		if p.IPID == 0 {
-			in.zeros++
+}
+
+// ipidHot is how many observations wait in Hosts.ipidHot.
+const ipidHot = 32
+
+// hotSlot is an observation waiting in Hosts.ipidHot; the first slot's
+// held counts them.
+type hotSlot struct {
+	at    flows.Nanos
+	frame uint64
+	addr  uint32
+	id    uint16
+	conn  uint16 // a digest of the packet's connection
+	held  int
+}
+
+// applyIPIDs adds the waiting observations to their hosts' profiles, in
+// the order they came.
+func (h *Hosts) applyIPIDs() {
+	d := &h.ipidHot
+	n := d[0].held
+	if tab := h.ipids[:cap(h.ipids)]; len(tab) > 0 {
+		var sum uint32
+		for i := range n {
+			sum += tab[ipidHome(tab, d[i].addr)].addr
 		}
+		touchSink.Add(uint64(sum))
 	}
-	in.at, in.frame, in.last, in.conn = flows.NanosOf(p.Time), p.Frame, p.IPID, conn
+	for i := range n {
+		o := &d[i]
+		in := h.ipidOf(o.addr)
+		if in.n > 0 && in.conn != o.conn && in.cross < ipidSaturate {
+			in.cross++
+			if step := o.id - in.last; step >= 1 && step <= ipidHostStep {
+				in.small++
+			}
+		}
+		if in.n < ipidSaturate {
+			in.n++
+			if o.id == 0 {
+				in.zeros++
+			}
+		}
+		in.at, in.frame, in.last, in.conn = o.at, o.frame, o.id, o.conn
+	}
+	d[0].held = 0
 }
 
 // The profiles' table: Hosts.ipids over its whole capacity (a power of
@@ -71,17 +111,16 @@ func (h *Hosts) observeIPID(p *capture.Packet) {
 // afresh, like the other host tables.
 const ipidMinSlots = 1 << 10
 
-// ipidHot and hotSlot are no longer used: the table above needs no cache
-// of recent addresses.
-const ipidHot = 0
-
-type hotSlot struct{}
+// ipidHome is a's first slot in tab (len a power of two).
+func ipidHome(tab []ipidInfo, a uint32) int {
+	return int(uint64(a)*0x9e3779b97f4a7c15>>32) & (len(tab) - 1)
+}
 
 // ipidSlot returns the index of a's slot in tab (len a power of two): its
 // profile's, or the empty slot where it would go.
 func ipidSlot(tab []ipidInfo, a uint32) int {
 	mask := len(tab) - 1
-	i := int(uint64(a)*0x9e3779b97f4a7c15>>32) & mask
+	i := ipidHome(tab, a)
 	for tab[i].n != 0 && tab[i].addr != a {
 		i = (i + 1) & mask
 	}
@@ -124,6 +163,9 @@ func growIPIDs(tab []ipidInfo) []ipidInfo {
 
 // ipidSnapshot returns a copy of a's profile; ok is false for none.
 func (h *Hosts) ipidSnapshot(a hostAddr) (ipidInfo, bool) {
+	if h.ipidHot[0].held > 0 {
+		h.applyIPIDs()
+	}
 	tab := h.ipids[:cap(h.ipids)]
 	if a.bits != 32 || len(tab) == 0 {
 		return ipidInfo{}, false
