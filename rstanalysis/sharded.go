@@ -67,12 +67,18 @@ const localShare = 10
 // p's header fields, three 64-byte lines), then Head (used by packets with
 // payload, as far as they fill it), and last the host snapshot, which only
 // RSTs carry.
+//
+// Its size is a multiple of 64 bytes (TestItemLines), so that in a batch,
+// whose backing array starts on a line, every item's first three lines
+// are whole lines of its own: without the padding, the fields every
+// packet fills would straddle a fourth line in most items.
 type item struct {
 	key  flows.Key
 	rst  bool
 	hash uint64 // of key, by the Hasher the workers' tables share
 	p    capture.Packet
 	snap HostSnapshot
+	_    [40]byte
 }
 
 type result struct {
