@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/rstscope/rstscope/capture"
 )
@@ -48,5 +49,18 @@ func TestCopyPacketCopiesEveryField(t *testing.T) {
 				t.Errorf("field %s not copied", v.Type().Field(i).Name)
 			}
 		}
+	}
+}
+
+// TestItemLines: a hand-over item is a whole number of 64-byte lines, and
+// the fields every packet fills (up to Head) fit in its first three, so
+// that a packet without payload moves three lines between the cores.
+func TestItemLines(t *testing.T) {
+	var it item
+	if n := unsafe.Sizeof(it); n%64 != 0 {
+		t.Errorf("item is %d bytes, not a multiple of 64: adjust its padding", n)
+	}
+	if hot := unsafe.Offsetof(it.p) + unsafe.Offsetof(it.p.Head); hot > 3*64 {
+		t.Errorf("the fields every packet fills take %d bytes, more than three lines", hot)
 	}
 }

@@ -13,13 +13,15 @@ import (
 // every connection (a global counter: each packet's ID a little above the
 // host's previous one, whichever connection it is on), or always zero. A
 // per-connection counter or random IDs fit neither and say nothing here
-// (ruleIPID judges a RST against its own connection's IDs). 24 bytes, no
-// pointer.
+// (ruleIPID judges a RST against its own connection's IDs). It is also a
+// slot of the host's open-addressed table (Hosts.ipids), keyed by addr:
+// 32 bytes, no pointer.
 type ipidInfo struct {
 	at    flows.Nanos // the latest packet's time
 	frame uint64      // its frame
+	addr  uint32      // the host's IPv4 address, big-endian
 	last  uint16      // its ID
-	n     uint16      // packets, saturating
+	n     uint16      // packets, saturating; 0: an empty slot
 	zeros uint16      // of which with ID 0
 	cross uint16      // consecutive pairs on different connections
 	small uint16      // of which the second's ID is 1 to ipidHostStep above the first's
@@ -37,63 +39,139 @@ const (
 )
 
 // observeIPID adds p, an IPv4 segment that is no RST, to its source's
-// profile. Every such packet comes here, so the profile is found through a
-// small cache of recent addresses before the map.
+// profile. Every such packet comes here, and with tens of thousands of
+// hosts a profile is a cache miss, so the observations wait in ipidHot
+// until ipidHot of them are there (or a snapshot needs them): applyIPIDs
+// then looks their slots up together, so that the misses overlap.
 func (h *Hosts) observeIPID(p *capture.Packet) {
-	in := h.ipidOf(addrOf(p.Src))
-	dst := p.Dst.As4()
-	conn := p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3])
-	if in.n > 0 && in.conn != conn && in.cross < ipidSaturate {
-		in.cross++
-		if step := p.IPID - in.last; step >= 1 && step <= ipidHostStep {
-			in.small++
-		}
+	if !p.Src.Is4() { // HasIPID: the decoder sets it for IPv4 only
+		return
 	}
-	if in.n < ipidSaturate {
-		in.n++
-		if p.IPID == 0 {
-			in.zeros++
-		}
+	src, dst := p.Src.As4(), p.Dst.As4()
+	d := &h.ipidHot
+	k := d[0].held
+	d[k] = hotSlot{addr: binary.BigEndian.Uint32(src[:]), id: p.IPID,
+		conn: p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3]),
+		at:   flows.NanosOf(p.Time), frame: p.Frame}
+	d[0].held = k + 1
+	if k+1 == ipidHot {
+		h.applyIPIDs()
 	}
-	in.at, in.frame, in.last, in.conn = flows.NanosOf(p.Time), p.Frame, p.IPID, conn
 }
 
-// ipidHot is the size of the cache of recent addresses' profiles.
-const ipidHot = 64
+// ipidHot is how many observations wait in Hosts.ipidHot.
+const ipidHot = 32
 
-// hotSlot caches the index of an address's profile in Hosts.ipids.
+// hotSlot is an observation waiting in Hosts.ipidHot; the first slot's
+// held counts them.
 type hotSlot struct {
-	a hostAddr
-	i int32 // index + 1; 0: empty
+	at    flows.Nanos
+	frame uint64
+	addr  uint32
+	id    uint16
+	conn  uint16 // a digest of the packet's connection
+	held  int
 }
 
-// ipidOf returns a's profile, a new one if none.
-func (h *Hosts) ipidOf(a hostAddr) *ipidInfo {
-	slot := &h.ipidHot[binary.LittleEndian.Uint32(a.a[12:16])*0x9e3779b1>>(32-6)]
-	if slot.i > 0 && slot.a == a {
-		return &h.ipids[slot.i-1]
-	}
-	i, ok := h.ipid[a]
-	if !ok {
-		if len(h.ipids) >= maxHosts {
-			clear(h.ipid)
-			h.ipids = h.ipids[:0]
-			h.ipidHot = [ipidHot]hotSlot{}
+// applyIPIDs adds the waiting observations to their hosts' profiles, in
+// the order they came.
+func (h *Hosts) applyIPIDs() {
+	d := &h.ipidHot
+	n := d[0].held
+	if tab := h.ipids[:cap(h.ipids)]; len(tab) > 0 {
+		var sum uint32
+		for i := range n {
+			sum += tab[ipidHome(tab, d[i].addr)].addr
 		}
-		i = int32(len(h.ipids))
-		h.ipids = append(h.ipids, ipidInfo{})
-		h.ipid[a] = i
+		touchSink.Add(uint64(sum))
 	}
-	*slot = hotSlot{a: a, i: i + 1}
-	return &h.ipids[i]
+	for i := range n {
+		o := &d[i]
+		in := h.ipidOf(o.addr)
+		if in.n > 0 && in.conn != o.conn && in.cross < ipidSaturate {
+			in.cross++
+			if step := o.id - in.last; step >= 1 && step <= ipidHostStep {
+				in.small++
+			}
+		}
+		if in.n < ipidSaturate {
+			in.n++
+			if o.id == 0 {
+				in.zeros++
+			}
+		}
+		in.at, in.frame, in.last, in.conn = o.at, o.frame, o.id, o.conn
+	}
+	d[0].held = 0
+}
+
+// The profiles' table: Hosts.ipids over its whole capacity (a power of
+// two, at most half full) is an open-addressed table with linear probing,
+// and its length counts the hosts in it. Past maxHosts hosts it starts
+// afresh, like the other host tables.
+const ipidMinSlots = 1 << 10
+
+// ipidHome is a's first slot in tab (len a power of two).
+func ipidHome(tab []ipidInfo, a uint32) int {
+	return int(uint64(a)*0x9e3779b97f4a7c15>>32) & (len(tab) - 1)
+}
+
+// ipidSlot returns the index of a's slot in tab (len a power of two): its
+// profile's, or the empty slot where it would go.
+func ipidSlot(tab []ipidInfo, a uint32) int {
+	mask := len(tab) - 1
+	i := ipidHome(tab, a)
+	for tab[i].n != 0 && tab[i].addr != a {
+		i = (i + 1) & mask
+	}
+	return i
+}
+
+// ipidOf returns a's profile, a new one (n == 0) if none.
+func (h *Hosts) ipidOf(a uint32) *ipidInfo {
+	tab := h.ipids[:cap(h.ipids)]
+	if len(tab) > 0 {
+		if i := ipidSlot(tab, a); tab[i].n != 0 {
+			return &tab[i]
+		}
+	}
+	n := len(h.ipids)
+	if n >= maxHosts {
+		clear(tab)
+		n = 0
+	}
+	if 2*(n+1) > len(tab) {
+		tab = growIPIDs(tab)
+	}
+	h.ipids = tab[:n+1]
+	i := ipidSlot(tab, a)
+	tab[i] = ipidInfo{addr: a}
+	return &tab[i]
+}
+
+// growIPIDs returns a table of twice tab's slots (at least ipidMinSlots)
+// holding tab's profiles.
+func growIPIDs(tab []ipidInfo) []ipidInfo {
+	next := make([]ipidInfo, max(ipidMinSlots, 2*len(tab)))
+	for _, in := range tab {
+		if in.n != 0 {
+			next[ipidSlot(next, in.addr)] = in
+		}
+	}
+	return next
 }
 
 // ipidSnapshot returns a copy of a's profile; ok is false for none.
 func (h *Hosts) ipidSnapshot(a hostAddr) (ipidInfo, bool) {
-	if i, ok := h.ipid[a]; ok {
-		return h.ipids[i], true
+	if h.ipidHot[0].held > 0 {
+		h.applyIPIDs()
 	}
-	return ipidInfo{}, false
+	tab := h.ipids[:cap(h.ipids)]
+	if a.bits != 32 || len(tab) == 0 {
+		return ipidInfo{}, false
+	}
+	in := tab[ipidSlot(tab, binary.BigEndian.Uint32(a.a[12:16]))]
+	return in, in.n != 0
 }
 
 // global reports whether the host's IDs come from one counter for every

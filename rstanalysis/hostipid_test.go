@@ -1,11 +1,13 @@
 package rstanalysis
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flows"
 )
 
 // TestIPIDHost: a refused SYN's RST against the server's IPv4 IDs on its
@@ -76,4 +78,64 @@ func TestIPIDHost(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIPIDTable: the profiles' open-addressed table and the observations
+// waiting to be applied give, at every RST's snapshot, the profile a plain
+// map fed packet by packet gives, across the table's growth and its fresh
+// start past maxHosts hosts.
+func TestIPIDTable(t *testing.T) {
+	h := NewHosts()
+	ref := map[hostAddr]ipidInfo{}
+	observe := func(p *capture.Packet) { // the profile, without a table
+		a := addrOf(p.Src)
+		if _, ok := ref[a]; !ok && len(ref) >= maxHosts {
+			clear(ref)
+		}
+		in := ref[a]
+		dst := p.Dst.As4()
+		conn := p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3])
+		if in.n > 0 && in.conn != conn {
+			in.cross++
+			if step := p.IPID - in.last; step >= 1 && step <= ipidHostStep {
+				in.small++
+			}
+		}
+		in.n++
+		if p.IPID == 0 {
+			in.zeros++
+		}
+		in.at, in.frame, in.last, in.conn = flows.NanosOf(p.Time), p.Frame, p.IPID, conn
+		ref[a] = in
+	}
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	dst := netip.MustParseAddr("192.0.2.1")
+	hosts := maxHosts + 5000
+	checked := 0
+	for f := 1; f <= 3*hosts; f++ {
+		i := (f * 7919) % hosts
+		if f%3 == 0 {
+			i = f % 40 // a few busy hosts
+		}
+		p := &capture.Packet{Frame: uint64(f), Time: t0.Add(time.Duration(f) * time.Microsecond),
+			Src: addr(i), Dst: dst, SrcPort: uint16(1024 + f%5), DstPort: 443, HasIPID: true, IPID: uint16(f % 7 * 3), Flags: capture.ACK}
+		h.Observe(p)
+		observe(p)
+		if f%997 != 0 {
+			continue
+		}
+		for _, j := range []int{i, f % 40, (i + 1) % hosts} {
+			got, gotOK := h.ipidSnapshot(addrOf(addr(j)))
+			want, wantOK := ref[addrOf(addr(j))]
+			got.addr, want.addr = 0, 0
+			if gotOK != wantOK || got != want {
+				t.Fatalf("frame %d, host %d: profile %+v (%v), want %+v (%v)", f, j, got, gotOK, want, wantOK)
+			}
+			checked++
+		}
+	}
+	if got, _ := h.ipidSnapshot(addrOf(netip.MustParseAddr("2001:db8::1"))); got.n != 0 {
+		t.Errorf("an IPv6 address has a profile: %+v", got)
+	}
+	t.Logf("%d snapshots checked", checked)
 }

@@ -18,10 +18,8 @@ import (
 // Analyzer's, whatever the number of workers.
 //
 // With a single worker, the caller's goroutine analyses a tenth of the
-// connections itself (local) instead of waiting for the worker: reading,
-// decoding and the host table cost it somewhat less than the analysis
-// costs the worker (on the 5M-packet benchmark capture, --workers 2 took
-// 2.51 s with a tenth, 2.61 s with none, 2.62 s with a fifth).
+// connections itself (local) instead of waiting for the worker, which has
+// more to do (a fifth, a twentieth or none was slower: docs/performance.md).
 //
 // Feed it like an Analyzer: Packet for each segment, then Flush. It is not
 // safe for concurrent use; emit is called from the caller's goroutine.
@@ -62,17 +60,18 @@ type Sharded struct {
 const localShare = 10
 
 // item is one packet on its way to a worker. The reader writes it and the
-// worker reads it, so every line of it that a packet touches moves between
-// the cores: the fields every packet fills come first (key to the end of
-// p's header fields, three 64-byte lines), then Head (used by packets with
-// payload, as far as they fill it), and last the host snapshot, which only
-// RSTs carry.
+// worker reads it, so every line of it a packet touches moves between the
+// cores: first the fields every packet fills (three 64-byte lines), then
+// Head (as far as the payload fills it), last the host snapshot (RSTs
+// only). Its size is a multiple of 64 (TestItemLines), so those three are
+// whole lines of every item of a batch, whose array starts on a line.
 type item struct {
 	key  flows.Key
 	rst  bool
 	hash uint64 // of key, by the Hasher the workers' tables share
 	p    capture.Packet
 	snap HostSnapshot
+	_    [40]byte
 }
 
 type result struct {
