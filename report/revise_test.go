@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rstscope/rstscope/internal/testenv"
 	"github.com/rstscope/rstscope/rstanalysis"
 )
 
@@ -34,7 +35,7 @@ func TestRevisionCountsOnce(t *testing.T) {
 		want := render(t, f, opts, fixture(), fixtureSummary)
 		got := render(t, f, opts, revisedRun(), fixtureSummary)
 		if !bytes.Equal(got, want) {
-			t.Errorf("%v: a revised run renders otherwise than the verdicts revised at once:\n%s", f, lineDiff(string(want), string(got)))
+			t.Errorf("%v: a revised run renders otherwise than the verdicts revised at once:\n%s", f, testenv.LineDiff(string(want), string(got)))
 		}
 	}
 	lines := strings.Split(strings.TrimSpace(string(render(t, FormatJSON, opts, revisedRun(), fixtureSummary))), "\n")
@@ -98,20 +99,3 @@ func TestRevisionStream(t *testing.T) {
 	}
 }
 
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			b.WriteString("-" + wl + "\n+" + gl + "\n")
-		}
-	}
-	return b.String()
-}
