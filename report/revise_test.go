@@ -98,4 +98,3 @@ func TestRevisionStream(t *testing.T) {
 		}
 	}
 }
-
