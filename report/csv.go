@@ -14,7 +14,7 @@ import (
 // finding's text), last because it is the longest.
 var csvHeader = []string{"file", "frame", "ts", "client", "server", "from", "origin", "confidence",
 	"phase", "cause", "flags", "ttl", "seq", "ack", "rtt_ms", "midstream", "request", "response",
-	"event", "relation", "vantage", "rules", "evidence"}
+	"event", "relation", "vantage", "conn_state", "history", "filter", "rules", "evidence"}
 
 // Text from the wire or from outside (the file name, request, response,
 // relation, vantage point and evidence texts) goes through clean, as in the
@@ -64,7 +64,8 @@ func (c *csvWriter) Write(v *rstanalysis.Verdict) error {
 	r[12], r[13] = strconv.FormatUint(uint64(v.Seq), 10), strconv.FormatUint(uint64(v.Ack), 10)
 	r[14], r[15], r[16], r[17] = rtt, strconv.FormatBool(v.Midstream), clean(v.Request), clean(v.Response)
 	r[18], r[19], r[20] = strconv.FormatUint(v.Event, 10), clean(v.Relation), clean(vantage(v))
-	r[21], r[22] = joinFindings(&c.sb, v.Findings, true), joinFindings(&c.sb, v.Findings, false)
+	r[21], r[22], r[23] = v.ConnState, v.History, wiresharkFilter(v.Client, v.Server)
+	r[24], r[25] = joinFindings(&c.sb, v.Findings, true), joinFindings(&c.sb, v.Findings, false)
 	c.record(r)
 	if c.opts.Stream {
 		return c.flush()
