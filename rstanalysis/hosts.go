@@ -14,25 +14,27 @@ import (
 // ttl.* and timing.*). It must see packets in capture order, so that a RST
 // is judged on what came before it whatever the number of workers.
 //
-// Neither map holds a pointer (addresses as bytes, times as flows.Nanos), so
-// the garbage collector does not scan them: the SYN map holds up to maxHosts
-// entries of a busy capture.
+// No table holds a pointer (addresses as bytes, times as flows.Nanos), so
+// the garbage collector does not scan them: the SYN table holds up to
+// maxHosts entries of a busy capture. Each is open-addressed (hosttab.go).
 type Hosts struct {
-	m   map[hostAddr]hostInfo
-	syn map[flows.Key]flows.Nanos // SYNs awaiting their SYN-ACK
+	// hosts4 holds the IPv4 addresses' entries (40-byte slots), hosts6
+	// the others' (56 bytes); together they hold up to maxHosts.
+	hosts4 []tabSlot[uint32, hostInfo]
+	hosts6 []tabSlot[hostAddr, hostInfo]
+	syns   []tabSlot[flows.Key, flows.Nanos] // SYNs awaiting their SYN-ACK
 	// wanted holds the addresses a RST came from while the table knew
-	// nothing of them (or no RTT); learnt holds, for each, the first
+	// nothing of them (or no RTT); learnts holds, for each, the first
 	// SYN or SYN-ACK seen from it since (hindsight.go). The first, not the
 	// latest: a verdict decided in hindsight must not depend on when it is
 	// decided, so that any number of workers gives the same.
-	wanted map[hostAddr]bool
-	learnt map[hostAddr]learnt
-	// hindsight turns the wanted and learnt tables on (Config.Hindsight,
+	wanted  []tabSlot[hostAddr, struct{}]
+	learnts []tabSlot[hostAddr, learnt]
+	// hindsight turns the wanted and learnts tables on (Config.Hindsight,
 	// Config.Revise).
 	hindsight bool
-	// ipid indexes ipids, each address's IPv4 ID profile (hostipid.go);
-	// ipidHot caches recent ones.
-	ipid    map[hostAddr]int32
+	// ipids holds each address's IPv4 ID profile (hostipid.go); ipidHot
+	// holds the latest observations, waiting to be added.
 	ipids   []ipidInfo
 	ipidHot [ipidHot]hotSlot
 	// learned counts the references learnt for wanted addresses.
@@ -78,8 +80,7 @@ const maxHosts = 1 << 17
 
 // NewHosts returns an empty host table.
 func NewHosts() *Hosts {
-	return &Hosts{m: make(map[hostAddr]hostInfo), syn: make(map[flows.Key]flows.Nanos),
-		wanted: make(map[hostAddr]bool), learnt: make(map[hostAddr]learnt), ipid: make(map[hostAddr]int32)}
+	return &Hosts{}
 }
 
 // Observe records p if it is a SYN or a SYN-ACK, and the IPv4 ID of any
@@ -93,20 +94,21 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	}
 	var rtt time.Duration
 	if p.Flags&capture.ACK == 0 {
-		if len(h.syn) >= maxHosts {
-			clear(h.syn)
+		if len(h.syns) >= maxHosts {
+			tabClear(&h.syns)
 		}
-		h.syn[flows.KeyOf(p)] = flows.NanosOf(p.Time)
-	} else if k := flows.KeyOf(p); len(h.syn) > 0 {
-		if t, ok := h.syn[k]; ok {
+		k := flows.KeyOf(p)
+		tabPut(&h.syns, k, synHash(&k), flows.NanosOf(p.Time), synHash)
+	} else if len(h.syns) > 0 {
+		k := flows.KeyOf(p)
+		if t, ok := tabTake(&h.syns, k, synHash(&k), synHash); ok {
 			rtt = flows.NanosOf(p.Time).Sub(t)
-			delete(h.syn, k)
 		}
 	}
-	src := addrOf(p.Src)
-	old, ok := h.m[src]
-	if !ok && len(h.m) >= maxHosts {
-		clear(h.m)
+	old, ok := h.host(p.Src)
+	if !ok && len(h.hosts4)+len(h.hosts6) >= maxHosts {
+		tabClear(&h.hosts4)
+		tabClear(&h.hosts6)
 	}
 	if rtt == 0 && ok {
 		rtt = old.rtt
@@ -115,16 +117,26 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if ok && (old.macs > 1 || old.mac != p.SrcMAC) {
 		info.macs = 2
 	}
-	h.m[src] = info
-	if len(h.wanted) > 0 && h.wanted[src] {
-		h.learn(src, info, flows.NanosOf(p.Time))
+	if p.Src.Is4() {
+		k := v4Key(p.Src)
+		tabPut(&h.hosts4, k, v4Hash(&k), info, v4Hash)
+	} else {
+		k := addrOf(p.Src)
+		tabPut(&h.hosts6, k, tabHash(&k), info, tabHash)
+	}
+	if len(h.wanted) > 0 {
+		src := addrOf(p.Src)
+		sh := tabHash(&src)
+		if tabHas(h.wanted, src, sh) {
+			h.learn(src, sh, info, flows.NanosOf(p.Time))
+		}
 	}
 }
 
 // learn records info, seen at, as the first reference for a wanted
-// address's TTL and, when it has one, RTT.
-func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
-	l := h.learnt[a]
+// address's TTL and, when it has one, RTT; ah is a's tabHash.
+func (h *Hosts) learn(a hostAddr, ah uint64, info hostInfo, at flows.Nanos) {
+	l, _ := tabGet(h.learnts, a, ah)
 	if l.ttlAt == 0 || l.rttAt == 0 && info.rtt > 0 {
 		h.learned++
 	}
@@ -134,10 +146,10 @@ func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
 	if l.rttAt == 0 && info.rtt > 0 {
 		l.rtt, l.rttAt = info, at
 	}
-	if len(h.learnt) >= maxHosts {
-		clear(h.learnt)
+	if len(h.learnts) >= maxHosts {
+		tabClear(&h.learnts)
 	}
-	h.learnt[a] = l
+	tabPut(&h.learnts, a, ah, l, tabHash)
 }
 
 // since returns the first TTL and RTT references learnt for a after a RST
@@ -145,7 +157,8 @@ func (h *Hosts) learn(a hostAddr, info hostInfo, at flows.Nanos) {
 // before frame (so that a capture whose timestamps go back now and then
 // gives the same, however far the table has read); ok reports which exist.
 func (h *Hosts) since(a netip.Addr, until flows.Nanos, frame uint64) (ttl, rtt hostInfo, ttlOK, rttOK bool) {
-	l, ok := h.learnt[addrOf(a)]
+	k := addrOf(a)
+	l, ok := tabGet(h.learnts, k, tabHash(&k))
 	if !ok {
 		return
 	}
@@ -159,18 +172,30 @@ func (h *Hosts) since(a netip.Addr, until flows.Nanos, frame uint64) (ttl, rtt h
 func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	var s HostSnapshot
 	src := addrOf(p.Src)
-	s.src, s.srcOK = h.m[src]
-	s.dst, s.dstOK = h.m[addrOf(p.Dst)]
+	s.src, s.srcOK = h.host(p.Src)
+	s.dst, s.dstOK = h.host(p.Dst)
 	s.srcIPID, s.srcIPIDOK = h.ipidSnapshot(src)
 	// Wanted: a sender never seen, or a server seen without its RTT; a
 	// client's own SYNs say all there is to learn of it.
-	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !h.wanted[src] {
-		if len(h.wanted) >= maxHosts {
-			clear(h.wanted)
+	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) {
+		if sh := tabHash(&src); !tabHas(h.wanted, src, sh) {
+			if len(h.wanted) >= maxHosts {
+				tabClear(&h.wanted)
+			}
+			tabPut(&h.wanted, src, sh, struct{}{}, tabHash)
 		}
-		h.wanted[src] = true
 	}
 	return s
+}
+
+// host returns a's entry; ok is false for none.
+func (h *Hosts) host(a netip.Addr) (hostInfo, bool) {
+	if a.Is4() {
+		k := v4Key(a)
+		return tabGet(h.hosts4, k, v4Hash(&k))
+	}
+	k := addrOf(a)
+	return tabGet(h.hosts6, k, tabHash(&k))
 }
 
 // of returns the snapshot's entry for the RST's sender (src) or receiver.

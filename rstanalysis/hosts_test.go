@@ -10,8 +10,8 @@ import (
 	"github.com/rstscope/rstscope/internal/testenv"
 )
 
-// TestHostsHoldNoPointers wants the host table's maps free of pointers, so
-// that the collector does not scan them (the SYN map holds up to maxHosts
+// TestHostsHoldNoPointers wants the host tables free of pointers, so
+// that the collector does not scan them (the SYN table holds up to maxHosts
 // entries).
 func TestHostsHoldNoPointers(t *testing.T) {
 	ht := reflect.TypeOf(Hosts{})
@@ -57,7 +57,45 @@ func TestHostsObserve(t *testing.T) {
 	if s := h.Snapshot(&capture.Packet{Src: mapped, Dst: cl}); s.srcOK {
 		t.Errorf("%v found as %v: %+v", mapped, sv, s.src)
 	}
-	if len(h.syn) != 0 {
-		t.Errorf("%d SYNs still await a SYN-ACK", len(h.syn))
+	if len(h.syns) != 0 {
+		t.Errorf("%d SYNs still await a SYN-ACK", len(h.syns))
+	}
+}
+
+// TestHostsBound fills the host table to maxHosts addresses, IPv4 and IPv6
+// mixed: a known address seen again keeps them all, and a new one past the
+// bound starts the table afresh with it alone.
+func TestHostsBound(t *testing.T) {
+	addr := func(i int) netip.Addr {
+		if i%8 == 0 {
+			return netip.AddrFrom16([16]byte{0x20, 1, 0xd, 0xb8, 13: byte(i >> 16), byte(i >> 8), byte(i)})
+		}
+		return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+	}
+	h := NewHosts()
+	syn := func(i int) {
+		h.Observe(&capture.Packet{Frame: uint64(i + 1), Src: addr(i), Dst: netip.MustParseAddr("192.0.2.1"),
+			SrcPort: 40000, DstPort: 80, TTL: 64, Flags: capture.SYN})
+	}
+	for i := range maxHosts {
+		syn(i)
+	}
+	syn(1)
+	for _, i := range []int{0, 1, 8, maxHosts - 1} {
+		if _, ok := h.host(addr(i)); !ok {
+			t.Errorf("%v unknown with %d addresses in the table", addr(i), maxHosts)
+		}
+	}
+	syn(maxHosts)
+	if _, ok := h.host(addr(maxHosts)); !ok {
+		t.Errorf("%v unknown after the fresh start", addr(maxHosts))
+	}
+	for _, i := range []int{1, 8} {
+		if _, ok := h.host(addr(i)); ok {
+			t.Errorf("%v still known past the bound", addr(i))
+		}
+	}
+	if n := len(h.hosts4) + len(h.hosts6); n != 1 {
+		t.Errorf("%d addresses after the fresh start, want 1", n)
 	}
 }
