@@ -287,8 +287,7 @@ func sharedBothWays(ca, cb *traceConn) bool {
 	for i := range ca.rsts {
 		for k := range cb.rsts {
 			ra, rb := &ca.rsts[i], &cb.rsts[k]
-			if ra.dir == rb.dir && ra.flags == rb.flags && ra.seq == rb.seq && ra.ack == rb.ack &&
-				(!ra.hasIPID || !rb.hasIPID || ra.ipid == rb.ipid) {
+			if sameRSTFields(ra, rb) {
 				way[ra.dir] = true
 			}
 		}

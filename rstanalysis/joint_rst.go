@@ -131,16 +131,12 @@ func (j *joint) pairRSTs(union func(a, b rstNode)) {
 // sameRST reports whether RSTs ra of input a and rb of input b, on jc, are
 // one packet.
 func (j *joint) sameRST(jc *jconn, a, b int, ra, rb *traceSeg) bool {
-	if ra.dir != rb.dir || ra.flags != rb.flags || ra.seq != rb.seq || ra.ack != rb.ack ||
-		ra.hasIPID && rb.hasIPID && ra.ipid != rb.ipid {
+	if !sameRSTFields(ra, rb) {
 		return false
 	}
 	if from, to, ok := j.travels(jc, a, b, ra.dir); ok {
 		if p := j.paths[pathKey{jc, from, to}]; p != nil {
-			sf, st := ra, rb
-			if from == b {
-				sf, st = rb, ra
-			}
+			sf, st := senderFirst(from == b, ra, rb)
 			d := time.Duration(st.t - sf.t)
 			return int(sf.ttl)-int(st.ttl) == p.hops && d >= p.minD-j.jitter(jc, from, to) && d <= p.minD+pathLag
 		}
@@ -175,11 +171,24 @@ func (j *joint) hopsFit(jc *jconn, a, b int, ra, rb *traceSeg) bool {
 	if back == nil {
 		return false
 	}
-	sf, st := ra, rb
-	if from == b {
-		sf, st = rb, ra
-	}
+	sf, st := senderFirst(from == b, ra, rb)
 	return int(sf.ttl)-int(st.ttl) == back.hops
+}
+
+// sameRSTFields reports whether RSTs ra and rb carry the same direction,
+// flags, seq, ack and (where both have one) IPv4 ID.
+func sameRSTFields(ra, rb *traceSeg) bool {
+	return ra.dir == rb.dir && ra.flags == rb.flags && ra.seq == rb.seq && ra.ack == rb.ack &&
+		(!ra.hasIPID || !rb.hasIPID || ra.ipid == rb.ipid)
+}
+
+// senderFirst returns ra and rb in the order the packet passed them: rb
+// first when swap (its capture is nearer the sender).
+func senderFirst(swap bool, ra, rb *traceSeg) (first, then *traceSeg) {
+	if swap {
+		return rb, ra
+	}
+	return ra, rb
 }
 
 // jitter is how much sooner than the fastest packet from input from to
