@@ -1,0 +1,129 @@
+package rstanalysis
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/rstscope/rstscope/capture"
+	"github.com/rstscope/rstscope/flows"
+)
+
+// paths remembers, per path, what the SYNs and SYN-ACKs of its hosts
+// showed: a path is the hosts of one network (an IPv4 /24, an IPv6 /64)
+// whose packets reach the capture point through one link-layer next hop
+// (capture.Packet.SrcMAC; the zero MAC on a link without MACs). Hosts of a
+// path at one hop distance share it as far as the capture point can tell,
+// so a RST from an address the capture shows no packet of can still be
+// compared with its neighbours (rules_paths.go). Like Hosts, whose
+// Observe feeds it, it sees packets in capture order and holds no pointer.
+type paths []tabSlot[netKey, pathInfo]
+
+// netKey is a path: its network (the /24's three bytes, or the /64's
+// eight, big-endian) and its next hop (the MAC's six bytes, and bit 63 set
+// for IPv6).
+type netKey struct {
+	net, hop uint64
+}
+
+// pathInfo is what a path's SYNs and SYN-ACKs showed.
+type pathInfo struct {
+	host     [2]uint64     // the first two hosts: their address's last byte (IPv4) or last 8 bytes (IPv6)
+	frame    [2]uint64     // the packet each was first seen in
+	rtt      time.Duration // the shortest SYN to SYN-ACK time of the path's hosts
+	rttFrame uint64        // the SYN-ACK that showed it
+	n        uint8         // distinct hosts: 0, 1, 2, or 3 for more than two
+	lo, hi   uint8         // the least and the greatest hop distance seen (flows.Hops)
+	inits    uint8         // the initial TTLs seen, one bit each (initBit)
+	rttHosts uint8         // who gave an RTT: bit 0 host[0], bit 1 host[1], bit 2 another
+}
+
+// maxPaths bounds the path table; past it, it starts afresh.
+const maxPaths = 1 << 15
+
+// pathOf returns the path of a reached through next hop mac, and a's part
+// within its network.
+func pathOf(mac [6]byte, a netip.Addr) (netKey, uint64) {
+	hop := uint64(mac[0])<<40 | uint64(mac[1])<<32 | uint64(mac[2])<<24 | uint64(mac[3])<<16 | uint64(mac[4])<<8 | uint64(mac[5])
+	if a.Is4() {
+		v := uint64(v4Key(a))
+		return netKey{v >> 8, hop}, v & 0xff
+	}
+	b := a.As16()
+	return netKey{binary.BigEndian.Uint64(b[:8]), hop | 1<<63}, binary.BigEndian.Uint64(b[8:])
+}
+
+// pathHash hashes a path.
+func pathHash(k *netKey) uint64 { return tabMix(k.net*0x9e3779b97f4a7c15 ^ k.hop) }
+
+// initBit is the bit of ttl's initial TTL in pathInfo.inits.
+func initBit(ttl uint8) uint8 {
+	switch flows.InitialTTL(ttl) {
+	case 32:
+		return 1
+	case 64:
+		return 2
+	case 128:
+		return 4
+	}
+	return 8
+}
+
+// observe records SYN or SYN-ACK p, which came rtt after its SYN (0: not
+// a SYN-ACK, or its SYN unseen).
+func (t *paths) observe(p *capture.Packet, rtt time.Duration) {
+	k, host := pathOf(p.SrcMAC, p.Src)
+	kh := pathHash(&k)
+	tab := (*t)[:cap(*t)]
+	var e *pathInfo
+	if len(tab) > 0 {
+		if i := tabFind(tab, k, kh); tab[i].full {
+			e = &tab[i].val
+		}
+	}
+	if e == nil {
+		if len(*t) >= maxPaths {
+			tabClear((*[]tabSlot[netKey, pathInfo])(t))
+		}
+		tabPut((*[]tabSlot[netKey, pathInfo])(t), k, kh, pathInfo{}, pathHash)
+		tab = (*t)[:cap(*t)]
+		e = &tab[tabFind(tab, k, kh)].val
+	}
+	e.add(host, p, rtt)
+}
+
+// add records host's SYN or SYN-ACK p.
+func (e *pathInfo) add(host uint64, p *capture.Packet, rtt time.Duration) {
+	hops := uint8(flows.Hops(p.TTL))
+	if e.n == 0 {
+		e.lo, e.hi = hops, hops
+	}
+	e.lo, e.hi = min(e.lo, hops), max(e.hi, hops)
+	e.inits |= initBit(p.TTL)
+	var who uint8
+	switch {
+	case e.n > 0 && e.host[0] == host:
+		who = 1
+	case e.n > 1 && e.host[1] == host:
+		who = 2
+	case e.n < 2:
+		e.host[e.n], e.frame[e.n] = host, p.Frame
+		e.n++
+		who = 1 << (e.n - 1)
+	default:
+		e.n, who = 3, 4
+	}
+	if rtt > 0 {
+		if e.rtt == 0 || rtt < e.rtt {
+			e.rtt, e.rttFrame = rtt, p.Frame
+		}
+		e.rttHosts |= who
+	}
+}
+
+// snapshot returns the path of RST p's sender through p's next hop; ok is
+// false for none.
+func (t *paths) snapshot(p *capture.Packet) (pathInfo, bool) {
+	k, _ := pathOf(p.SrcMAC, p.Src)
+	return tabGet(*t, k, pathHash(&k))
+}
