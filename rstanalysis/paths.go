@@ -2,6 +2,7 @@ package rstanalysis
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 	"time"
 
@@ -69,9 +70,60 @@ func initBit(ttl uint8) uint8 {
 	return 8
 }
 
+// pathLearnt is what the path table learnt of a wanted path (one a RST
+// came through from a sender the host table knew nothing of) after that
+// RST: the path as it was when it first stood for a sender by its hop
+// distances (pathMinHosts hosts at most one hop apart), and when it first
+// did by its SYN-ACK times too, with the time and frame of each. The
+// first, not the latest, as for Hosts.learnts: a verdict decided in
+// hindsight must not depend on when it is decided.
+type pathLearnt struct {
+	hops, rtt           pathInfo
+	hopsAt, rttAt       flows.Nanos
+	hopsFrame, rttFrame uint64
+}
+
+// observePath records SYN or SYN-ACK p in the path table (rtt as for
+// paths.observe), and what it makes of a wanted path.
+func (h *Hosts) observePath(p *capture.Packet, rtt time.Duration) {
+	k, kh, e := h.paths.observe(p, rtt)
+	if len(h.pathsLater) == 0 || e.n < pathMinHosts || e.hi-e.lo > 1 {
+		return
+	}
+	l, ok := tabGet(h.pathsLater, k, kh)
+	if !ok || l.rttAt != 0 {
+		return
+	}
+	at := flows.NanosOf(p.Time)
+	if l.hopsAt == 0 {
+		l.hops, l.hopsAt, l.hopsFrame = *e, at, p.Frame
+	}
+	if bits.OnesCount8(e.rttHosts) >= pathMinHosts {
+		l.rtt, l.rttAt, l.rttFrame = *e, at, p.Frame
+	}
+	tabPut(&h.pathsLater, k, kh, l, pathHash)
+}
+
+// pathSnapshot returns the path of RST p's sender through p's next hop; ok
+// is false for none. With hindsight on, a path whose sender the host table
+// knows nothing of (s, the rest of the RST's snapshot) is wanted: what the
+// table learns of it after the RST is kept (pathLearnt).
+func (h *Hosts) pathSnapshot(p *capture.Packet, s *HostSnapshot) (pathInfo, bool) {
+	k, _ := pathOf(p.SrcMAC, p.Src)
+	kh := pathHash(&k)
+	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !tabHas(h.pathsLater, k, kh) {
+		if len(h.pathsLater) >= maxPaths {
+			tabClear(&h.pathsLater)
+		}
+		tabPut(&h.pathsLater, k, kh, pathLearnt{}, pathHash)
+	}
+	return tabGet(h.paths, k, kh)
+}
+
 // observe records SYN or SYN-ACK p, which came rtt after its SYN (0: not
-// a SYN-ACK, or its SYN unseen).
-func (t *paths) observe(p *capture.Packet, rtt time.Duration) {
+// a SYN-ACK, or its SYN unseen), and returns its path, the path's hash and
+// its entry (valid until the next observe).
+func (t *paths) observe(p *capture.Packet, rtt time.Duration) (netKey, uint64, *pathInfo) {
 	k, host := pathOf(p.SrcMAC, p.Src)
 	kh := pathHash(&k)
 	tab := (*t)[:cap(*t)]
@@ -90,6 +142,7 @@ func (t *paths) observe(p *capture.Packet, rtt time.Duration) {
 		e = &tab[tabFind(tab, k, kh)].val
 	}
 	e.add(host, p, rtt)
+	return k, kh, e
 }
 
 // add records host's SYN or SYN-ACK p.
@@ -119,11 +172,4 @@ func (e *pathInfo) add(host uint64, p *capture.Packet, rtt time.Duration) {
 		}
 		e.rttHosts |= who
 	}
-}
-
-// snapshot returns the path of RST p's sender through p's next hop; ok is
-// false for none.
-func (t *paths) snapshot(p *capture.Packet) (pathInfo, bool) {
-	k, _ := pathOf(p.SrcMAC, p.Src)
-	return tabGet(*t, k, pathHash(&k))
 }

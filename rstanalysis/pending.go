@@ -132,5 +132,6 @@ func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time, frame u
 		pd.fs = pd.fs.withoutPath(false)
 		timingAgainstHost(pd, rtt)
 	}
+	pd.pathsSince(h, until, frame)
 	pd.decide()
 }

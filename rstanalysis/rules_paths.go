@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/flows"
@@ -23,10 +24,21 @@ const pathMinHosts = 2
 // distance is inferred from the common initial TTLs (flows.Hops), so a
 // RST with another initial TTL than the path's hosts weighs little; one
 // hop off says nothing, and nor does a fit at 0 hops, where a device on the
-// capturing link looks the same.
+// capturing link looks the same. A RST alone on its connection (lone)
+// is no evidence at all.
 func rulePathHops(pd *pending, _ *flows.Conn) {
+	if pd.noTTLRef && !pd.lone {
+		pathHops(pd, "")
+	}
+}
+
+// pathHops weighs the RST's hop distance against its sender's path; when
+// is "" or ", after this RST" for a path learnt after it (hindsight, a
+// revision), which weighs little against the sender: the network may have
+// moved behind another route since.
+func pathHops(pd *pending, when string) {
 	e, ok := pd.pathRef()
-	if !pd.noTTLRef || !ok {
+	if !ok {
 		return
 	}
 	ttl := pd.rst.ttl
@@ -34,18 +46,18 @@ func rulePathHops(pd *pending, _ *flows.Conn) {
 	where, hosts := pd.pathText(e), pd.pathHosts(e)
 	switch {
 	case h >= lo && h <= hi && h > 0:
-		pd.fs.add(RulePathHopsFit, -weak, pd.pathFrames(e), "TTL %d, sent %s away, as the hosts of the %s's network %s arrive (%s): along the %s's path",
-			ttl, hopsText(h), pd.dir, where, hosts, pd.dir)
+		pd.fs.add(RulePathHopsFit, -weak, pd.pathFrames(e), "TTL %d, sent %s away, as the hosts of the %s's network %s arrive (%s%s): along the %s's path",
+			ttl, hopsText(h), pd.dir, where, hosts, when, pd.dir)
 	case h < lo-1 || h > hi+1:
 		w, side := moderate, "nearer than"
-		if initBit(ttl)&e.inits == 0 && !(h == 0 && lo > 0) {
+		if initBit(ttl)&e.inits == 0 && !(h == 0 && lo > 0) || when != "" {
 			w = weak // another initial TTL: the inferred distance may be wrong
 		}
 		if h > hi {
 			side = "farther than"
 		}
-		pd.fs.add(RulePathHopsMisfit, w, pd.pathFrames(e), "TTL %d, sent %s away, but the hosts of the %s's network %s arrive %s away (%s): sent from %s the %s's path",
-			ttl, hopsText(h), pd.dir, where, hopsRange(lo, hi), hosts, side, pd.dir)
+		pd.fs.add(RulePathHopsMisfit, w, pd.pathFrames(e), "TTL %d, sent %s away, but the hosts of the %s's network %s arrive %s away (%s%s): sent from %s the %s's path",
+			ttl, hopsText(h), pd.dir, where, hopsRange(lo, hi), hosts, when, side, pd.dir)
 	}
 }
 
@@ -56,6 +68,12 @@ func rulePathHops(pd *pending, _ *flows.Conn) {
 // needs is context only: a device near the sender, or a forger that waits,
 // looks the same, and the sender itself was never timed.
 func rulePathTiming(pd *pending, _ *flows.Conn, _ *capture.Packet) {
+	pathTiming(pd, "")
+}
+
+// pathTiming times a refusal against its sender's path; when is as for
+// pathHops (a path learnt after the RST weighs little).
+func pathTiming(pd *pending, when string) {
 	if pd.synTrig.Frame == 0 || pd.fs.has(RuleTimingTooFast) || pd.fs.has(RuleTimingPlausible) {
 		return
 	}
@@ -67,11 +85,43 @@ func rulePathTiming(pd *pending, _ *flows.Conn, _ *capture.Packet) {
 	d, trig := pd.dir, pd.synTrig.Frame
 	switch {
 	case tooFast(dt, e.rtt):
-		pd.fs.add(RulePathTooFast, moderate, on(trig, e.rttFrame), "arrived %s after the %s's SYN it answers (frame %d), but the hosts of the %s's network %s answer a SYN in %s at the quickest (frame %d): sent from nearer than the %s's path",
-			ms(dt), d.Peer(), trig, d, pd.pathText(e), ms(e.rtt), e.rttFrame, d)
+		w := moderate
+		if when != "" {
+			w = weak
+		}
+		pd.fs.add(RulePathTooFast, w, on(trig, e.rttFrame), "arrived %s after the %s's SYN it answers (frame %d), but the hosts of the %s's network %s answer a SYN in %s at the quickest (frame %d%s): sent from nearer than the %s's path",
+			ms(dt), d.Peer(), trig, d, pd.pathText(e), ms(e.rtt), e.rttFrame, when, d)
 	case dt >= e.rtt*timingOKPercent/100:
-		pd.fs.add(RulePathRTTFits, 0, on(trig, e.rttFrame), "arrived %s after the %s's SYN it answers (frame %d); the hosts of the %s's network %s answer a SYN in %s at the quickest (frame %d): consistent",
-			ms(dt), d.Peer(), trig, d, pd.pathText(e), ms(e.rtt), e.rttFrame)
+		pd.fs.add(RulePathRTTFits, 0, on(trig, e.rttFrame), "arrived %s after the %s's SYN it answers (frame %d); the hosts of the %s's network %s answer a SYN in %s at the quickest (frame %d%s): consistent",
+			ms(dt), d.Peer(), trig, d, pd.pathText(e), ms(e.rtt), e.rttFrame, when)
+	}
+}
+
+// pathsSince weighs a held verdict (pending.rejudge) against what the path
+// table learnt of its sender's path after the RST, up to capture time
+// until and before frame (0: any), where neither the sender's own
+// reference nor its path at the RST has spoken.
+func (pd *pending) pathsSince(h *Hosts, until time.Time, frame uint64) {
+	hops := pd.noTTLRef && !pd.lone && !pd.fs.has(RulePathHopsFit) && !pd.fs.has(RulePathHopsMisfit)
+	timing := pd.waitsForClock() && !pd.fs.has(RulePathTooFast) && !pd.fs.has(RulePathRTTFits)
+	if !hops && !timing {
+		return
+	}
+	k, _ := pathOf(pd.rst.mac, pd.sender())
+	l, ok := tabGet(h.pathsLater, k, pathHash(&k))
+	if !ok {
+		return
+	}
+	in := func(at flows.Nanos, f uint64) bool {
+		return at != 0 && at <= flows.NanosOf(until) && (frame == 0 || f < frame)
+	}
+	if hops && in(l.hopsAt, l.hopsFrame) {
+		pd.hosts.path, pd.hosts.pathOK = l.hops, true
+		pathHops(pd, ", after this RST")
+	}
+	if timing && in(l.rttAt, l.rttFrame) {
+		pd.hosts.path, pd.hosts.pathOK = l.rtt, true
+		pathTiming(pd, ", after this RST")
 	}
 }
 

@@ -3,6 +3,7 @@ package rstanalysis
 import (
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,8 +15,9 @@ import (
 // neighbours (192.0.2.x, by last byte and TTL) each answer a handshake
 // through next hop router, 20 ms away; then a SYN to 192.0.2.80, which
 // shows no packet of its own, is refused dt later by a RST+ACK with TTL
-// ttl through next hop mac.
-func pathCapture(neighbours map[byte]uint8, ttl uint8, dt time.Duration, mac [6]byte) []capture.Packet {
+// ttl through next hop mac, a minute after the capture's start (or at
+// refusedAt, when not 0).
+func pathCapture(neighbours map[byte]uint8, ttl uint8, dt time.Duration, mac [6]byte, refusedAt ...time.Duration) []capture.Packet {
 	router, client := [6]byte{2, 0, 0, 0, 0, 1}, [6]byte{2, 0, 0, 0, 0, 2}
 	var cs []*conv
 	port := uint16(40000)
@@ -30,6 +32,9 @@ func pathCapture(neighbours map[byte]uint8, ttl uint8, dt time.Duration, mac [6]
 	}
 	refused := newConv(port)
 	refused.t0 = t0.Add(time.Minute)
+	if len(refusedAt) > 0 {
+		refused.t0 = t0.Add(refusedAt[0])
+	}
 	syn := refused.cli(capture.SYN, "")
 	r := refused.after(dt).srv(capture.RST|capture.ACK, "")
 	r.Seq, r.Ack, r.TTL = 0, syn.Seq+1, ttl
@@ -47,6 +52,17 @@ func pathCapture(neighbours map[byte]uint8, ttl uint8, dt time.Duration, mac [6]
 		}
 	}
 	return pkts
+}
+
+// lonePath drops the SYN a capture's last RST answers: the RST is alone
+// on its connection.
+func lonePath(pkts []capture.Packet) []capture.Packet {
+	last := pkts[len(pkts)-1]
+	out := slices.DeleteFunc(pkts, func(p capture.Packet) bool { return p.Flags == capture.SYN && p.SrcPort == last.DstPort })
+	for i := range out {
+		out[i].Frame = uint64(i + 1)
+	}
+	return out
 }
 
 // TestPathRules: a refusal from an address the capture shows nothing else
@@ -79,6 +95,7 @@ func TestPathRules(t *testing.T) {
 		{"a path of one host says nothing", pathCapture(alone, 64, fast, router), nil, OriginUnknown},
 		{"neighbours at different distances say nothing", pathCapture(split, 64, fast, router), nil, OriginUnknown},
 		{"another next hop: no path", pathCapture(two, 57, slow, other), nil, OriginUnknown},
+		{"a RST alone on its connection: no evidence", lonePath(pathCapture(two, 57, slow, router)), nil, OriginUnknown},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,26 +158,83 @@ func TestPathNamesHosts(t *testing.T) {
 // TestPathHostTable: the path table counts distinct hosts, up to "more
 // than two", and the hop distances and quickest RTT among them.
 func TestPathHostTable(t *testing.T) {
-	var tab paths
+	var h Hosts
 	mac := [6]byte{2, 0, 0, 0, 0, 1}
-	for i, h := range []struct {
+	for i, x := range []struct {
 		last byte
 		ttl  uint8
 		rtt  time.Duration
 	}{{10, 57, 0}, {10, 57, 30 * time.Millisecond}, {11, 56, 20 * time.Millisecond}, {12, 57, 0}, {13, 57, 25 * time.Millisecond}} {
-		p := capture.Packet{Frame: uint64(i + 1), Src: netip.AddrFrom4([4]byte{192, 0, 2, h.last}), TTL: h.ttl, SrcMAC: mac}
-		tab.observe(&p, h.rtt)
+		p := capture.Packet{Frame: uint64(i + 1), Src: netip.AddrFrom4([4]byte{192, 0, 2, x.last}), TTL: x.ttl, SrcMAC: mac}
+		h.observePath(&p, x.rtt)
 	}
-	e, ok := tab.snapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.2.200"), SrcMAC: mac})
+	var s HostSnapshot
+	e, ok := h.pathSnapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.2.200"), SrcMAC: mac}, &s)
 	want := pathInfo{host: [2]uint64{10, 11}, frame: [2]uint64{1, 3}, rtt: 20 * time.Millisecond, rttFrame: 3,
 		n: 3, lo: 7, hi: 8, inits: initBit(64), rttHosts: 7}
 	if !ok || e != want {
 		t.Errorf("path %+v, %v; want %+v", e, ok, want)
 	}
-	if _, ok := tab.snapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.3.1"), SrcMAC: mac}); ok {
+	if _, ok := h.pathSnapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.3.1"), SrcMAC: mac}, &s); ok {
 		t.Error("another /24 has the path")
 	}
-	if _, ok := tab.snapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.2.1")}); ok {
+	if _, ok := h.pathSnapshot(&capture.Packet{Src: netip.MustParseAddr("192.0.2.1")}, &s); ok {
 		t.Error("another next hop has the path")
+	}
+}
+
+// TestPathLearntLater: a refusal before its neighbours' connections is
+// weighed, in hindsight, against the path they show after it; a later
+// path weighs little against the sender, and the workers agree.
+func TestPathLearntLater(t *testing.T) {
+	router := [6]byte{2, 0, 0, 0, 0, 1}
+	two := map[byte]uint8{10: 57, 11: 57}
+	for _, tt := range []struct {
+		name   string
+		ttl    uint8
+		dt     time.Duration
+		want   map[RuleID]float64
+		origin Origin
+	}{
+		{"fits", 57, 21 * time.Millisecond, map[RuleID]float64{RulePathHopsFit: -weak, RulePathRTTFits: 0}, OriginServer},
+		{"made on the capturing link", 64, 100 * time.Microsecond, map[RuleID]float64{RulePathHopsMisfit: weak, RulePathTooFast: weak}, OriginUnknown},
+	} {
+		pkts := pathCapture(two, tt.ttl, tt.dt, router, time.Second)
+		for _, hs := range []time.Duration{0, 30 * time.Second} {
+			for _, workers := range []int{0, 2} {
+				var vs []Verdict
+				emit := func(v *Verdict) { vs = append(vs, *v) }
+				var an interface {
+					Packet(*capture.Packet)
+					Flush()
+				} = New(Config{Hindsight: hs}, emit)
+				if workers > 0 {
+					an = NewSharded(Config{Hindsight: hs}, workers, emit)
+				}
+				for i := range pkts {
+					an.Packet(&pkts[i])
+				}
+				an.Flush()
+				if len(vs) != 1 {
+					t.Fatalf("%s: %d verdicts", tt.name, len(vs))
+				}
+				got := map[RuleID]float64{}
+				for _, f := range vs[0].Findings {
+					if strings.HasPrefix(string(f.Rule), "path.") {
+						got[f.Rule] = f.Weight
+						if !strings.Contains(f.Text, "after this RST") {
+							t.Errorf("%s: %q does not say the path was learnt after the RST", tt.name, f.Text)
+						}
+					}
+				}
+				want, origin := tt.want, tt.origin
+				if hs == 0 {
+					want, origin = map[RuleID]float64{}, OriginUnknown
+				}
+				if !reflect.DeepEqual(got, want) || vs[0].Origin != origin {
+					t.Errorf("%s, hindsight %v, %d workers: path findings %v, origin %v; want %v, %v", tt.name, hs, workers, got, vs[0].Origin, want, origin)
+				}
+			}
+		}
 	}
 }
