@@ -104,11 +104,15 @@ func (h *Hosts) observePath(p *capture.Packet, rtt time.Duration) {
 	tabPut(&h.pathsLater, k, kh, l, pathHash)
 }
 
-// pathSnapshot returns the path of RST p's sender through p's next hop; ok
-// is false for none. With hindsight on, a path whose sender the host table
+// pathSnapshot returns the path of RST p's sender through p's next hop
+// when the host table knows no TTL or no RTT of the sender; ok is false
+// for none. With hindsight on, a path whose sender the host table
 // knows nothing of (s, the rest of the RST's snapshot) is wanted: what the
 // table learns of it after the RST is kept (pathLearnt).
 func (h *Hosts) pathSnapshot(p *capture.Packet, s *HostSnapshot) (pathInfo, bool) {
+	if s.srcOK && s.src.rtt > 0 {
+		return pathInfo{}, false // the sender's own TTL and RTT say more than its path
+	}
 	k, _ := pathOf(p.SrcMAC, p.Src)
 	kh := pathHash(&k)
 	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !tabHas(h.pathsLater, k, kh) {
