@@ -51,7 +51,7 @@ func pathHops(pd *pending, when string) {
 	case h < lo-1 || h > hi+1:
 		w, side := moderate, "nearer than"
 		if initBit(ttl)&e.inits == 0 && !(h == 0 && lo > 0) || when != "" {
-			w = weak // another initial TTL: the inferred distance may be wrong
+			w = weak // another initial TTL (the inferred distance may be wrong), or a path learnt later
 		}
 		if h > hi {
 			side = "farther than"
