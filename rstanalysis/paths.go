@@ -37,6 +37,7 @@ type pathInfo struct {
 	lo, hi   uint8         // the least and the greatest hop distance seen (flows.Hops)
 	inits    uint8         // the initial TTLs seen, one bit each (initBit)
 	rttHosts uint8         // who gave an RTT: bit 0 host[0], bit 1 host[1], bit 2 another
+	wanted   bool          // a RST wants what the path shows after it (pathLearnt)
 }
 
 // maxPaths bounds the path table; past it, it starts afresh.
@@ -83,15 +84,26 @@ type pathLearnt struct {
 	hopsFrame, rttFrame uint64
 }
 
-// observePath records SYN or SYN-ACK p in the path table (rtt as for
-// paths.observe), and what it makes of a wanted path.
+// observePath records SYN or SYN-ACK p in the path table (rtt: the time
+// from its SYN, 0 for none or for a SYN), and what it makes of a wanted
+// path.
 func (h *Hosts) observePath(p *capture.Packet, rtt time.Duration) {
-	k, kh, e := h.paths.observe(p, rtt)
-	if len(h.pathsLater) == 0 || e.n < pathMinHosts || e.hi-e.lo > 1 {
-		return
+	k, host := pathOf(p.SrcMAC, p.Src)
+	kh := pathHash(&k)
+	e := h.paths.entry(k, kh)
+	e.add(host, p, rtt)
+	if e.wanted && e.n >= pathMinHosts && e.hi-e.lo <= 1 {
+		h.learnPath(k, kh, e, p)
 	}
+}
+
+// learnPath records wanted path k's entry e, as SYN or SYN-ACK p left it,
+// as the first that stands for a sender by its hop distances, or by its
+// SYN-ACK times too; once both are known, k is no longer wanted.
+func (h *Hosts) learnPath(k netKey, kh uint64, e *pathInfo, p *capture.Packet) {
 	l, ok := tabGet(h.pathsLater, k, kh)
-	if !ok || l.rttAt != 0 {
+	if !ok || l.rttAt != 0 { // forgotten (maxPaths), or done
+		e.wanted = false
 		return
 	}
 	at := flows.NanosOf(p.Time)
@@ -100,53 +112,54 @@ func (h *Hosts) observePath(p *capture.Packet, rtt time.Duration) {
 	}
 	if bits.OnesCount8(e.rttHosts) >= pathMinHosts {
 		l.rtt, l.rttAt, l.rttFrame = *e, at, p.Frame
+		e.wanted = false
 	}
 	tabPut(&h.pathsLater, k, kh, l, pathHash)
 }
 
 // pathSnapshot returns the path of RST p's sender through p's next hop
 // when the host table knows no TTL or no RTT of the sender; ok is false
-// for none. With hindsight on, a path whose sender the host table
-// knows nothing of (s, the rest of the RST's snapshot) is wanted: what the
-// table learns of it after the RST is kept (pathLearnt).
+// for none. With hindsight on, a path whose sender the host table knows
+// nothing of, or no RTT of (s, the rest of the RST's snapshot), is wanted:
+// what the table learns of it after the RST is kept (pathLearnt).
 func (h *Hosts) pathSnapshot(p *capture.Packet, s *HostSnapshot) (pathInfo, bool) {
 	if s.srcOK && s.src.rtt > 0 {
 		return pathInfo{}, false // the sender's own TTL and RTT say more than its path
 	}
 	k, _ := pathOf(p.SrcMAC, p.Src)
 	kh := pathHash(&k)
-	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) && !tabHas(h.pathsLater, k, kh) {
-		if len(h.pathsLater) >= maxPaths {
-			tabClear(&h.pathsLater)
-		}
-		tabPut(&h.pathsLater, k, kh, pathLearnt{}, pathHash)
+	if !h.hindsight || s.srcOK && !s.src.server {
+		return tabGet(h.paths, k, kh)
 	}
-	return tabGet(h.paths, k, kh)
+	e := h.paths.entry(k, kh)
+	if !e.wanted {
+		e.wanted = true
+		if !tabHas(h.pathsLater, k, kh) {
+			if len(h.pathsLater) >= maxPaths {
+				tabClear(&h.pathsLater)
+			}
+			tabPut(&h.pathsLater, k, kh, pathLearnt{}, pathHash)
+		}
+	}
+	return *e, true
 }
 
-// observe records SYN or SYN-ACK p, which came rtt after its SYN (0: not
-// a SYN-ACK, or its SYN unseen), and returns its path, the path's hash and
-// its entry (valid until the next observe).
-func (t *paths) observe(p *capture.Packet, rtt time.Duration) (netKey, uint64, *pathInfo) {
-	k, host := pathOf(p.SrcMAC, p.Src)
-	kh := pathHash(&k)
+// entry returns path k's entry (kh its hash), adding an empty one if it is
+// new; it stays valid until the next entry.
+func (t *paths) entry(k netKey, kh uint64) *pathInfo {
 	tab := (*t)[:cap(*t)]
-	var e *pathInfo
 	if len(tab) > 0 {
 		if i := tabFind(tab, k, kh); tab[i].full {
-			e = &tab[i].val
+			return &tab[i].val
 		}
 	}
-	if e == nil {
-		if len(*t) >= maxPaths {
-			tabClear((*[]tabSlot[netKey, pathInfo])(t))
-		}
-		tabPut((*[]tabSlot[netKey, pathInfo])(t), k, kh, pathInfo{}, pathHash)
-		tab = (*t)[:cap(*t)]
-		e = &tab[tabFind(tab, k, kh)].val
+	s := (*[]tabSlot[netKey, pathInfo])(t)
+	if len(*t) >= maxPaths {
+		tabClear(s)
 	}
-	e.add(host, p, rtt)
-	return k, kh, e
+	tabPut(s, k, kh, pathInfo{}, pathHash)
+	tab = (*t)[:cap(*t)]
+	return &tab[tabFind(tab, k, kh)].val
 }
 
 // add records host's SYN or SYN-ACK p.

@@ -100,7 +100,9 @@ func pathTiming(pd *pending, when string) {
 // pathsSince weighs a held verdict (pending.rejudge) against what the path
 // table learnt of its sender's path after the RST, up to capture time
 // until and before frame (0: any), where neither the sender's own
-// reference nor its path at the RST has spoken.
+// reference nor its path at the RST has spoken: the first state of the
+// path that stood for the sender after a RST wanted it, if it came after
+// this RST.
 func (pd *pending) pathsSince(h *Hosts, until time.Time, frame uint64) {
 	hops := pd.noTTLRef && !pd.lone && !pd.fs.has(RulePathHopsFit) && !pd.fs.has(RulePathHopsMisfit)
 	timing := pd.waitsForClock() && !pd.fs.has(RulePathTooFast) && !pd.fs.has(RulePathRTTFits)
@@ -113,7 +115,7 @@ func (pd *pending) pathsSince(h *Hosts, until time.Time, frame uint64) {
 		return
 	}
 	in := func(at flows.Nanos, f uint64) bool {
-		return at != 0 && at <= flows.NanosOf(until) && (frame == 0 || f < frame)
+		return at != 0 && at >= flows.NanosOf(pd.rst.time) && at <= flows.NanosOf(until) && (frame == 0 || f < frame)
 	}
 	if hops && in(l.hopsAt, l.hopsFrame) {
 		pd.hosts.path, pd.hosts.pathOK = l.hops, true
