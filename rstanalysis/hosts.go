@@ -39,6 +39,10 @@ type Hosts struct {
 	ipidHot [ipidHot]hotSlot
 	// learned counts the references learnt for wanted addresses.
 	learned uint64
+	// paths holds what the hosts of each network behind each next hop
+	// showed; pathsLater what it learnt of some after a RST (paths.go).
+	paths      paths
+	pathsLater []tabSlot[netKey, pathLearnt]
 }
 
 // learnt is what the table learnt of a wanted address after its RST: the
@@ -72,6 +76,8 @@ type HostSnapshot struct {
 	srcOK, dstOK bool
 	srcIPIDOK    bool
 	srcIPID      ipidInfo // the sender's IP ID profile
+	path         pathInfo // the sender's network behind the RST's next hop
+	pathOK       bool
 }
 
 // maxHosts bounds the tables; past it they start afresh (a rare event that
@@ -105,6 +111,7 @@ func (h *Hosts) Observe(p *capture.Packet) {
 			rtt = flows.NanosOf(p.Time).Sub(t)
 		}
 	}
+	h.observePath(p, rtt)
 	old, ok := h.host(p.Src)
 	if !ok && len(h.hosts4)+len(h.hosts6) >= maxHosts {
 		tabClear(&h.hosts4)
@@ -175,6 +182,7 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	s.src, s.srcOK = h.host(p.Src)
 	s.dst, s.dstOK = h.host(p.Dst)
 	s.srcIPID, s.srcIPIDOK = h.ipidSnapshot(src)
+	s.path, s.pathOK = h.pathSnapshot(p, &s)
 	// Wanted: a sender never seen, or a server seen without its RTT; a
 	// client's own SYNs say all there is to learn of it.
 	if h.hindsight && (!s.srcOK || s.src.server && s.src.rtt == 0) {

@@ -123,13 +123,15 @@ func (pd *pending) waitsForClock() bool {
 func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time, frame uint64) {
 	ttl, rtt, ttlOK, rttOK := h.since(sender, flows.NanosOf(until), frame)
 	if pd.noTTLRef && ttlOK {
-		pd.fs = pd.fs.without(RuleTTLNone)
+		pd.fs = pd.fs.without(RuleTTLNone).withoutPath(true)
 		ttlAgainstHost(pd, ttl)
 		pathAgainstHost(pd, ttl)
 		pd.noTTLRef = false
 	}
 	if pd.waitsForClock() && rttOK {
+		pd.fs = pd.fs.withoutPath(false)
 		timingAgainstHost(pd, rtt)
 	}
+	pd.pathsSince(h, until, frame)
 	pd.decide()
 }

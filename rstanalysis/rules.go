@@ -36,6 +36,10 @@ const (
 	RuleLoneMidstream   RuleID = "lone.midstream"       // the capture began mid-connection
 	RulePathMACMismatch RuleID = "path.mac_mismatch"    // through another link-layer next hop than the sender's packets
 	RulePathMACMatch    RuleID = "path.mac_match"       // through the next hop of the sender's other connections
+	RulePathHopsFit     RuleID = "path.hops_fit"        // from the hop distance of the sender's network behind its next hop
+	RulePathHopsMisfit  RuleID = "path.hops_misfit"     // from another hop distance than the sender's network
+	RulePathTooFast     RuleID = "path.too_fast"        // a refusal sooner than the sender's network answers a SYN
+	RulePathRTTFits     RuleID = "path.rtt_consistent"  // a refusal as late as the sender's network needs
 	RuleIPIDHostFits    RuleID = "ipid.host_follows"    // follows the sender's global IP ID counter
 	RuleIPIDHostOdd     RuleID = "ipid.host_misfit"     // does not fit the sender's IP IDs across connections
 	RuleTunnelOuter     RuleID = "tunnel.outer_ttl"     // came through a tunnel: its endpoints and outer TTL
@@ -124,6 +128,10 @@ var Rules = [...]Rule{
 	{ID: RuleLoneMidstream, Means: "client and server guessed from the ports", Source: ""},
 	{ID: RulePathMACMismatch, Means: "made by another device on the capturing link", Source: "IEEE 802.3 source address; RFC 826 (one next hop per path)"},
 	{ID: RulePathMACMatch, Means: "came along the sender's path", Source: "IEEE 802.3 source address"},
+	{ID: RulePathHopsFit, Means: "sent from the distance of the sender's network", Source: "hop distance from initial TTLs (RFC 791 §3.2, RFC 8200 §3) of a network's hosts behind one next hop"},
+	{ID: RulePathHopsMisfit, Means: "sent from another distance than the sender's network", Source: "hop distance from initial TTLs (RFC 791 §3.2, RFC 8200 §3) of a network's hosts behind one next hop"},
+	{ID: RulePathTooFast, Means: "sent from nearer than the sender's network", Source: "SYN to SYN-ACK times of a network's hosts behind one next hop, RFC 9293 §3.5"},
+	{ID: RulePathRTTFits, Means: "as late as the sender's network needs", Source: "SYN to SYN-ACK times of a network's hosts behind one next hop, RFC 9293 §3.5", Soft: true},
 	{ID: RuleTunnelOuter, Means: "how far the tunnel's entry is from the capture point", Source: "RFC 2003 §3.1, RFC 2473 §3 (the encapsulator's outer TTL)"},
 	{ID: RuleKernelNoSocket, Means: "the host's stack had no socket for the segment", Source: "Linux tcp_v4_rcv, tcp_v6_rcv (tcp:tcp_send_reset)"},
 	{ID: RuleKernelAbortOnClose, Means: "the application closed the socket with unread data", Source: "Linux __tcp_close (tcp:tcp_send_reset)"},

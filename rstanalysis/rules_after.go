@@ -13,7 +13,7 @@ import (
 type atEnd func(pd *pending, c *flows.Conn)
 
 // endRules run in this order when the verdict is decided.
-var endRules = [...]atEnd{ruleTTL, ruleRace, ruleChallenge, ruleFollowBurst}
+var endRules = [...]atEnd{ruleTTL, rulePathHops, ruleRace, ruleChallenge, ruleFollowBurst}
 
 // afterKind is what a packet that followed a RST was.
 type afterKind uint8

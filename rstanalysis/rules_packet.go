@@ -13,7 +13,7 @@ type atRST func(pd *pending, c *flows.Conn, p *capture.Packet)
 // between findings of equal weight in the verdict.
 var rstRules = [...]atRST{
 	ruleShape, ruleSYNAnswer, ruleIPID, ruleIPIDHost, ruleSeq, ruleBurst, ruleAckZero,
-	ruleTiming, ruleIdle, rulePayload, ruleVendor, ruleLone, rulePath, ruleTunnel,
+	ruleTiming, rulePathTiming, ruleIdle, rulePayload, ruleVendor, ruleLone, rulePath, ruleTunnel,
 }
 
 // ruleShape: flag combinations no stack sends, and the shape of a RST made
