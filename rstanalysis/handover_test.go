@@ -1,9 +1,11 @@
 package rstanalysis
 
 import (
+	"bytes"
 	"io/fs"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +106,38 @@ func TestParcelRoundTrip(t *testing.T) {
 		}
 		src.Close()
 		roundTrip(t, f, ps)
+	}
+}
+
+// TestShardedPerPacketAllocs: once its batches circulate, the sharded
+// pipeline (reader, hand-over and worker) allocates nothing per packet: a
+// batch made when none came back in time (three allocations) is all it
+// may allocate, at most one per batch sent.
+func TestShardedPerPacketAllocs(t *testing.T) {
+	const n = 16 * batchSize
+	src, err := capture.NewReader(bytes.NewReader(steadyCapture(t, 50, 3*n)), "steady", capture.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSharded(Config{}, 1, func(*Verdict) { t.Error("no RST in this capture") })
+	defer s.Flush()
+	var p capture.Packet
+	step := func() {
+		if err := src.Next(&p); err != nil {
+			t.Fatalf("capture ran out: %v", err)
+		}
+		s.Packet(&p)
+	}
+	for range n { // the batches made, the tables grown
+		step()
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range n {
+		step()
+	}
+	runtime.ReadMemStats(&after)
+	if m := after.Mallocs - before.Mallocs; m > 3*n/batchSize {
+		t.Errorf("%d allocations in %d packets in steady state, want at most %d", m, n, 3*n/batchSize)
 	}
 }
