@@ -52,9 +52,9 @@ func TestCopyPacketCopiesEveryField(t *testing.T) {
 	}
 }
 
-// TestItemLines: a hand-over item is a whole number of 64-byte lines, and
-// the fields every packet fills (up to Head) fit in its first three, so
-// that a packet without payload moves three lines between the cores.
+// TestItemLines: an item of the Analyzer's look-ahead is a whole number of
+// 64-byte lines, and the fields every packet fills (up to Head) fit in its
+// first three, so that a packet without payload touches three lines.
 func TestItemLines(t *testing.T) {
 	var it item
 	if n := unsafe.Sizeof(it); n%64 != 0 {

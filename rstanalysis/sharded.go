@@ -26,9 +26,9 @@ import (
 type Sharded struct {
 	hosts   *Hosts
 	hasher  flows.Hasher
-	batch   [][]item // the batch being filled, per worker
-	work    []chan []item
-	free    chan []item
+	batch   []*batch // the batch being filled, per worker
+	work    []chan *batch
+	free    chan *batch
 	results chan result
 	wg      sync.WaitGroup
 	workers []*Analyzer
@@ -59,12 +59,10 @@ type Sharded struct {
 // is 0 modulo localShare, when there is a single worker.
 const localShare = 10
 
-// item is one packet on its way to a worker. The reader writes it and the
-// worker reads it, so every line of it a packet touches moves between the
-// cores: first the fields every packet fills (three 64-byte lines), then
-// Head (as far as the payload fills it), last the host snapshot (RSTs
-// only). Its size is a multiple of 64 (TestItemLines), so those three are
-// whole lines of every item of a batch, whose array starts on a line.
+// item is one packet an Analyzer holds back (Analyzer.ahead) to look its
+// connection up ahead of stepping it. Its size is a multiple of 64
+// (TestItemLines), so that the fields every packet fills (three 64-byte
+// lines) are whole lines of every item of the array.
 type item struct {
 	key  flows.Key
 	rst  bool
@@ -102,7 +100,7 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		m++
 	}
 	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
-		batch: make([][]item, n), work: make([]chan []item, n), free: make(chan []item, 4*n),
+		batch: make([]*batch, n), work: make([]chan *batch, n), free: make(chan *batch, 4*n),
 		results: make(chan result, 4*n), queued: make([][][]Verdict, m), next: make([]int, m),
 		spare: make(chan []Verdict, 8*n), watermark: make([]uint64, m)}
 	cfg.hasher = &s.hasher
@@ -131,8 +129,8 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 		s.spins = spinPolls
 	}
 	for i := range n {
-		s.work[i] = make(chan []item, 2)
-		s.batch[i] = make([]item, 0, batchSize)
+		s.work[i] = make(chan *batch, 2)
+		s.batch[i] = newBatch()
 		out := &shardOut{s: s, worker: i}
 		a := New(wcfg, out.add)
 		s.workers = append(s.workers, a)
@@ -149,27 +147,27 @@ func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {
 	defer s.wg.Done()
 	var last, touched uint64
 	defer func() { touchSink.Add(touched) }()
+	var p capture.Packet // each packet of the batches, in turn
 	for {
 		b, ok := s.receive(i)
 		if !ok {
 			break
 		}
-		for j := range b {
+		items := b.items
+		var u unpacker
+		for j := range items {
 			if j%touchAhead == 0 {
-				for k := j; k < min(j+touchAhead, len(b)); k++ {
-					touched ^= a.table.Touch(&b[k].key, b[k].hash)
+				for k := j; k < min(j+touchAhead, len(items)); k++ {
+					touched ^= a.table.Touch(&items[k].key, items[k].hash)
 				}
 			}
-			it := &b[j]
-			if it.rst {
-				a.packetHashed(&it.p, &it.snap, &it.key, it.hash)
-			} else {
-				a.packetHashed(&it.p, nil, &it.key, it.hash)
-			}
+			it := &items[j]
+			a.packetHashed(&p, u.unpack(&p, b, it), &it.key, it.hash)
 		}
-		last = b[len(b)-1].p.Frame
+		last = items[len(items)-1].frame
+		b.reset()
 		select { // recycle the batch; never block on it
-		case s.free <- b[:0]:
+		case s.free <- b:
 		default:
 		}
 		s.results <- result{worker: i, verdicts: *out, watermark: a.watermark(last)}
@@ -221,19 +219,14 @@ func (s *Sharded) Packet(p *capture.Packet) {
 		w = int((h >> 40) % uint64(len(s.work)))
 	}
 
-	// Fill the next item field by field: a composite literal would first
-	// zero the whole item, Head included, and these lines are cold (the
-	// worker touched them last).
-	b := s.batch[w][:len(s.batch[w])+1]
-	s.batch[w] = b
-	it := &b[len(b)-1]
-	it.key, it.hash = k, h
-	copyPacket(&it.p, p)
-	it.rst = p.Flags&capture.RST != 0
-	if it.rst {
-		it.snap = s.hosts.Snapshot(p)
+	b := s.batch[w]
+	if p.Flags&capture.RST != 0 {
+		snap := s.hosts.Snapshot(p)
+		b.add(p, &k, h, &snap)
+	} else {
+		b.add(p, &k, h, nil)
 	}
-	if len(s.batch[w]) == batchSize {
+	if len(b.items) == batchSize {
 		s.send(w)
 	}
 }
@@ -271,13 +264,13 @@ func (s *Sharded) refill(w int) {
 	case b := <-s.free:
 		s.batch[w] = b
 	default:
-		s.batch[w] = make([]item, 0, batchSize)
+		s.batch[w] = newBatch()
 	}
 }
 
 // receive takes worker w's next batch; ok is false once the channel is
 // closed and empty.
-func (s *Sharded) receive(w int) (b []item, ok bool) {
+func (s *Sharded) receive(w int) (b *batch, ok bool) {
 	for spin := 0; spin < s.spins; spin++ {
 		select {
 		case b, ok = <-s.work[w]:
@@ -381,7 +374,7 @@ func copyPacket(q, p *capture.Packet) {
 // verdict, and emits the rest in capture order.
 func (s *Sharded) Flush() {
 	for w := range s.work {
-		if len(s.batch[w]) > 0 {
+		if len(s.batch[w].items) > 0 {
 			s.send(w)
 		}
 		close(s.work[w])
