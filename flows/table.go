@@ -428,7 +428,7 @@ func (t *Table) Touch(k *Key, h uint64) uint64 {
 	switch r := s.x.ref(); s.x.kind() {
 	case kindConn:
 		c := t.full.at(r)
-		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime)
+		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime) ^ uint64(c.Hist.seen[0])
 	case kindSYN:
 		v ^= uint64(t.syns.at(r).last)
 	case kindShut:
