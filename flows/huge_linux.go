@@ -57,3 +57,30 @@ func (m *hugeMem) take(size uintptr) unsafe.Pointer {
 	m.left = m.left[size:]
 	return p
 }
+
+// mapBig returns size bytes (a multiple of hugeRegion) of zero memory of
+// its own mapping in huge pages, or nil if the system maps none; unmapBig
+// gives it back.
+func (m *hugeMem) mapBig(size uintptr) []byte {
+	b, err := syscall.Mmap(-1, 0, int(size+hugeRegion), syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		return nil
+	}
+	*m.maps = append(*m.maps, b)
+	off := (hugeRegion - uintptr(unsafe.Pointer(&b[0]))%hugeRegion) % hugeRegion
+	r := b[off : off+size]
+	_ = syscall.Madvise(r, 14) // MADV_HUGEPAGE
+	return r
+}
+
+// unmapBig unmaps the mapping of r, which mapBig returned.
+func (m *hugeMem) unmapBig(r []byte) {
+	p := uintptr(unsafe.Pointer(&r[0]))
+	for i, b := range *m.maps {
+		if lo := uintptr(unsafe.Pointer(&b[0])); p >= lo && p < lo+uintptr(len(b)) {
+			_ = syscall.Munmap(b)
+			*m.maps = append((*m.maps)[:i], (*m.maps)[i+1:]...)
+			return
+		}
+	}
+}

@@ -16,3 +16,7 @@ type hugeMem struct{}
 func newHugeMem() *hugeMem { return &hugeMem{} }
 
 func (m *hugeMem) take(uintptr) unsafe.Pointer { return nil }
+
+func (m *hugeMem) mapBig(uintptr) []byte { return nil }
+
+func (m *hugeMem) unmapBig([]byte) {}

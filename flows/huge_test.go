@@ -42,3 +42,28 @@ func TestHugeSlab(t *testing.T) {
 	runtime.GC() // the regions' cleanup may run; nothing refers to them
 	runtime.GC()
 }
+
+// TestHugeIndex grows an index past hugeRegion bytes of slots, so that it
+// moves into huge-page memory (where the system maps it) and then into a
+// larger mapping, and checks that every entry is found again and the
+// previous mapping was given back.
+func TestHugeIndex(t *testing.T) {
+	x := newIndex(NewHasher())
+	keys := map[handle]Key{}
+	const n = 400_000 // 524,288 slots of 8 bytes at 3/4: two mapped sizes
+	for i := range n {
+		var k Key
+		k.LoAddr[12], k.LoAddr[13], k.LoAddr[14], k.LoAddr[15] = 10, byte(i>>16), byte(i>>8), byte(i)
+		c := handle(i + 1)
+		keys[c] = k
+		x.put(c, x.Hash(&k))
+	}
+	if hugeRegion > 0 && (x.mapped == nil || len(*x.mem.maps) != 1) {
+		t.Fatalf("%d slots: mapped %v, %d mappings, want the slots' one", len(x.slots), x.mapped != nil, len(*x.mem.maps))
+	}
+	for c, k := range keys {
+		if got := x.get(&k, x.Hash(&k), keys); got != c {
+			t.Fatalf("key %v: got %d, want %d", k, got, c)
+		}
+	}
+}
