@@ -117,7 +117,7 @@ func (h *History) scaled(d Side, n *uint16, c byte) {
 // follows Zeek's update_history, update_window and the retransmission test
 // of update_last_seq.
 func (h *History) record(c *Conn, d Side, p *capture.Packet) {
-	if d == Server && c.Half[Client].Packets == 0 && c.Half[Server].Packets == 0 {
+	if d == Server && c.Half[Server].Packets == 0 && c.Half[Client].Packets == 0 { // the server's own line first
 		h.n, h.letters[0] = 1, '^'
 	}
 	f := p.Flags

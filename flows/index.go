@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"unsafe"
 )
 
 // index maps Keys to connections: an open-addressing hash table with
@@ -20,6 +21,10 @@ import (
 type index struct {
 	slots []slot // len is a power of two; nil until the first put
 	n     int    // occupied slots
+	// mapped is the memory of slots when mapped in huge pages by mem, nil
+	// when they are in the Go heap.
+	mapped []byte
+	mem    *hugeMem
 	Hasher
 }
 
@@ -146,14 +151,31 @@ func (x *index) del(c handle, h uint64) {
 	x.n--
 }
 
+// grow doubles the slots. From hugeRegion bytes on they are mapped in huge
+// pages (huge_linux.go), as every packet probes them at random.
 func (x *index) grow() {
-	old := x.slots
-	x.slots = make([]slot, max(minSlots, 2*len(old)))
+	old, oldMapped := x.slots, x.mapped
+	n := max(minSlots, 2*len(old))
+	x.slots, x.mapped = nil, nil
+	if size := uintptr(n) * unsafe.Sizeof(slot{}); hugeRegion > 0 && size >= hugeRegion && size%hugeRegion == 0 {
+		if x.mem == nil {
+			x.mem = newHugeMem()
+		}
+		if b := x.mem.mapBig(size); b != nil {
+			x.slots, x.mapped = unsafe.Slice((*slot)(unsafe.Pointer(&b[0])), n), b
+		}
+	}
+	if x.slots == nil {
+		x.slots = make([]slot, n)
+	}
 	x.n = 0
 	for _, s := range old {
 		if s.x != 0 {
 			x.putTag(s.x, s.h)
 		}
+	}
+	if oldMapped != nil {
+		x.mem.unmapBig(oldMapped)
 	}
 }
 

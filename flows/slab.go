@@ -1,6 +1,9 @@
 package flows
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // slabSize is how many records are allocated at once: one allocation
 // instead of 64, no rounding of each record up to a size class, and one
@@ -16,6 +19,9 @@ type slab[T any] struct {
 	made uint32   // records handed out from s (the latest has ref made)
 	free []uint32 // refs of recycled records
 	live int      // records in use
+	// mem gives the arrays of a slab past hugeAfter bytes (slab_linux.go);
+	// nil until then.
+	mem *hugeMem
 }
 
 // at returns the record with ref r (r ≥ 1).
@@ -37,7 +43,7 @@ func (s *slab[T]) alloc() (r uint32, rec *T) {
 			// Refs carry a 2-bit kind in the index (handle).
 			panic("flows: more records than a handle can number")
 		}
-		s.s = append(s.s, new([slabSize]T))
+		s.s = append(s.s, s.newArray())
 	}
 	s.made++
 	return s.made, s.at(s.made)
@@ -53,3 +59,21 @@ func (s *slab[T]) release(r uint32) {
 
 // has reports whether r is a ref the slab handed out.
 func (s *slab[T]) has(r uint32) bool { return r >= 1 && r <= s.made }
+
+// newArray returns a zero array for the slab: from the Go heap, except for
+// a slab of large records (Conn) past its first hugeAfter bytes, whose
+// arrays come from memory mapped in huge pages where the system has them
+// (huge_linux.go).
+func (s *slab[T]) newArray() *[slabSize]T {
+	size := unsafe.Sizeof([slabSize]T{})
+	if size < hugeMinArray || size > hugeRegion || uintptr(len(s.s))*size < hugeAfter {
+		return new([slabSize]T)
+	}
+	if s.mem == nil {
+		s.mem = newHugeMem()
+	}
+	if b := s.mem.take(size); b != nil {
+		return (*[slabSize]T)(b)
+	}
+	return new([slabSize]T)
+}

@@ -409,7 +409,7 @@ func (t *Table) Each(f func(*Conn)) {
 	})
 }
 
-// Touch reads the index slot and the first bytes of the record of the
+// Touch reads the index slots and the first bytes of the record of the
 // connection with key k and hash h (by the Hasher in the table's Config),
 // and returns a value of no meaning. Given the keys of the next few
 // packets before they are stepped (StepHashed), it lets the processor
@@ -420,7 +420,14 @@ func (t *Table) Touch(k *Key, h uint64) uint64 {
 	if x.slots == nil {
 		return 0
 	}
-	s := &x.slots[uint64(tagOf(h))&uint64(len(x.slots)-1)]
+	// The slot whose tag is h's, where find will read the key: past the
+	// home slot when others took it first (linear probing).
+	mask, tag := uint64(len(x.slots)-1), tagOf(h)
+	i := uint64(tag) & mask
+	for x.slots[i].x != 0 && x.slots[i].h != tag {
+		i = (i + 1) & mask
+	}
+	s := &x.slots[i]
 	if s.x == 0 {
 		return 0
 	}
@@ -428,7 +435,7 @@ func (t *Table) Touch(k *Key, h uint64) uint64 {
 	switch r := s.x.ref(); s.x.kind() {
 	case kindConn:
 		c := t.full.at(r)
-		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime)
+		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime) ^ uint64(c.Hist.seen[0])
 	case kindSYN:
 		v ^= uint64(t.syns.at(r).last)
 	case kindShut:

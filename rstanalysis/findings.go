@@ -1,9 +1,10 @@
 package rstanalysis
 
 import (
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // finding is one rule that fired, in the making.
@@ -53,7 +54,7 @@ func (fs findings) sums() (forged, genuine, hard float64) {
 // sorted returns the findings strongest first (by |weight|, ties in the
 // order the rules ran) as the verdict carries them.
 func (fs findings) sorted() []Finding {
-	sort.SliceStable(fs, func(i, j int) bool { return math.Abs(fs[i].forged) > math.Abs(fs[j].forged) })
+	slices.SortStableFunc(fs, func(a, b finding) int { return cmp.Compare(math.Abs(b.forged), math.Abs(a.forged)) })
 	out := make([]Finding, len(fs))
 	for i, f := range fs {
 		out[i] = Finding{Rule: f.rule, Weight: f.forged, Text: f.text, Frames: f.frames}

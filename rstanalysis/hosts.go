@@ -22,7 +22,10 @@ type Hosts struct {
 	// the others' (56 bytes); together they hold up to maxHosts.
 	hosts4 []tabSlot[uint32, hostInfo]
 	hosts6 []tabSlot[hostAddr, hostInfo]
-	syns   []tabSlot[flows.Key, flows.Nanos] // SYNs awaiting their SYN-ACK
+	// syns holds the SYNs awaiting their SYN-ACK, keyed by their 5-tuple's
+	// synHash (24-byte slots instead of 48 for the whole key): a SYN-ACK
+	// finds its SYN by the same hash.
+	syns []tabSlot[uint64, flows.Nanos]
 	// wanted holds the addresses a RST came from while the table knew
 	// nothing of them (or no RTT); learnts holds, for each, the first
 	// SYN or SYN-ACK seen from it since (hindsight.go). The first, not the
@@ -104,10 +107,12 @@ func (h *Hosts) Observe(p *capture.Packet) {
 			tabClear(&h.syns)
 		}
 		k := flows.KeyOf(p)
-		tabPut(&h.syns, k, synHash(&k), flows.NanosOf(p.Time), synHash)
+		sh := synHash(&k)
+		tabPut(&h.syns, sh, sh, flows.NanosOf(p.Time), synSelf)
 	} else if len(h.syns) > 0 {
 		k := flows.KeyOf(p)
-		if t, ok := tabTake(&h.syns, k, synHash(&k), synHash); ok {
+		sh := synHash(&k)
+		if t, ok := tabTake(&h.syns, sh, sh, synSelf); ok {
 			rtt = flows.NanosOf(p.Time).Sub(t)
 		}
 	}

@@ -2,6 +2,7 @@ package rstanalysis
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 
 	"github.com/rstscope/rstscope/flows"
@@ -61,9 +62,9 @@ func tabPut[K comparable, V any](s *[]tabSlot[K, V], k K, h uint64, v V, hash fu
 	n := len(*s)
 	if 4*(n+1) > 3*len(tab) {
 		next := make([]tabSlot[K, V], max(tabMinSlots, 2*len(tab)))
-		for _, e := range tab {
-			if e.full {
-				next[tabFind(next, e.key, hash(&e.key))] = e
+		for i := range tab {
+			if e := &tab[i]; e.full { // by pointer: a copy's &e.key would escape to hash
+				next[tabFind(next, e.key, hash(&e.key))] = *e
 			}
 		}
 		tab = next
@@ -132,9 +133,20 @@ func v4Key(a netip.Addr) uint32 {
 // v4Hash hashes an IPv4 address.
 func v4Hash(a *uint32) uint64 { return tabMix(uint64(*a)) }
 
-// synHash hashes a connection's key.
+// synSelf is the hash of a key that is a hash already (Hosts.syns).
+func synSelf(h *uint64) uint64 { return *h }
+
+// synHash hashes a connection's key to 64 bits (wyhash's multiply-and-fold
+// steps, then tabMix), so that two 5-tuples awaiting a SYN-ACK at once
+// share one by a chance of about n²/2⁶⁵ among n.
 func synHash(k *flows.Key) uint64 {
-	a := binary.LittleEndian.Uint64(k.LoAddr[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(k.LoAddr[8:])
-	b := binary.LittleEndian.Uint64(k.HiAddr[:8])*0xbf58476d1ce4e5b9 ^ binary.LittleEndian.Uint64(k.HiAddr[8:])
-	return tabMix(a ^ (b<<29 | b>>35) ^ (uint64(k.LoPort)<<16|uint64(k.HiPort))*0x94d049bb133111eb)
+	le := binary.LittleEndian
+	a := le.Uint64(k.LoAddr[:8]) ^ 0xa0761d6478bd642f
+	b := le.Uint64(k.LoAddr[8:]) ^ 0xe7037ed1a0b428db
+	c := le.Uint64(k.HiAddr[:8]) ^ 0x8ebc6af09c88c6e3
+	d := le.Uint64(k.HiAddr[8:]) ^ 0x589965cc75374cc3 ^ uint64(k.LoPort)<<16 ^ uint64(k.HiPort)
+	h1, l1 := bits.Mul64(a, b)
+	h2, l2 := bits.Mul64(c, d)
+	hi, lo := bits.Mul64(h1^l1^0x1d8e4e27c47d124f, h2^l2^0x9e3779b97f4a7c15)
+	return tabMix(hi ^ lo)
 }

@@ -53,7 +53,9 @@ const (
 // before p): c's recent segments and the RST.
 func newLadder(c *flows.Conn, d flows.Side, p *capture.Packet) *Ladder {
 	l := &Ladder{}
-	var before []Segment
+	// Each side remembers at most 6 segments (flows' ring): 16 leave room.
+	var buf [16]Segment
+	before := buf[:0]
 	for s := flows.Client; s <= flows.Server; s++ {
 		h := &c.Half[s]
 		l.isn[s], l.hasISN[s] = h.ISN, h.SawSYN
