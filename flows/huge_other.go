@@ -4,11 +4,12 @@ package flows
 
 import "unsafe"
 
-// Elsewhere than Linux, every slab array comes from the Go heap.
+// Elsewhere than Linux, the same sizes as on Linux, but hugeMem maps
+// nothing: every slab array and index comes from the Go heap.
 const (
-	hugeAfter    = ^uintptr(0)
-	hugeRegion   = 0
-	hugeMinArray = 0
+	hugeAfter    = 2 << 20
+	hugeRegion   = 2 << 20
+	hugeMinArray = 32 << 10
 )
 
 type hugeMem struct{}

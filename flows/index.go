@@ -157,7 +157,7 @@ func (x *index) grow() {
 	old, oldMapped := x.slots, x.mapped
 	n := max(minSlots, 2*len(old))
 	x.slots, x.mapped = nil, nil
-	if size := uintptr(n) * unsafe.Sizeof(slot{}); hugeRegion > 0 && size >= hugeRegion && size%hugeRegion == 0 {
+	if size := uintptr(n) * unsafe.Sizeof(slot{}); size >= hugeRegion && size%hugeRegion == 0 {
 		if x.mem == nil {
 			x.mem = newHugeMem()
 		}

@@ -22,7 +22,7 @@ func TestHugeSlab(t *testing.T) {
 		c, _ := tb.Step(seg(uint64(i+1), 0, cl, sv, capture.ACK|capture.PSH, 100, 500, "GET / HTTP/1.1\r\n"))
 		ids[cl] = c.ID
 	}
-	if hugeRegion > 0 && tb.full.mem == nil {
+	if tb.full.mem == nil {
 		t.Fatalf("%d connections: no huge-page memory taken", conns)
 	}
 	for i := range conns {
@@ -58,7 +58,7 @@ func TestHugeIndex(t *testing.T) {
 		keys[c] = k
 		x.put(c, x.Hash(&k))
 	}
-	if hugeRegion > 0 && (x.mapped == nil || len(*x.mem.maps) != 1) {
+	if x.mapped == nil || len(*x.mem.maps) != 1 {
 		t.Fatalf("%d slots: mapped %v, %d mappings, want the slots' one", len(x.slots), x.mapped != nil, len(*x.mem.maps))
 	}
 	for c, k := range keys {
