@@ -14,8 +14,8 @@ import (
 // the one escaping of every text format: the table, markdown and CSV
 // renderings pass every text from outside (request, response, relation,
 // vantage point, evidence, file names, warnings) through it. JSON has its
-// own (encoding/json escapes control characters and replaces invalid
-// UTF-8 with U+FFFD).
+// own (its encoder, like encoding/json, escapes control characters and
+// replaces invalid UTF-8 with U+FFFD).
 func clean(s string) string {
 	ok := true
 	for i := 0; i < len(s); i++ {

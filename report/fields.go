@@ -20,12 +20,23 @@ const tsLayout = "2006-01-02T15:04:05.000000000Z"
 
 func timestamp(t time.Time) string { return t.UTC().Format(tsLayout) }
 
+// appendTimestamp appends timestamp(t) to b.
+func appendTimestamp(b []byte, t time.Time) []byte { return t.UTC().AppendFormat(b, tsLayout) }
+
 // endpoint renders ip:port with IPv6 in brackets; "" for a missing endpoint.
 func endpoint(ap netip.AddrPort) string {
 	if !ap.IsValid() {
 		return ""
 	}
 	return ap.String()
+}
+
+// appendEndpoint appends endpoint(ap) to b.
+func appendEndpoint(b []byte, ap netip.AddrPort) []byte {
+	if !ap.IsValid() {
+		return b
+	}
+	return ap.AppendTo(b)
 }
 
 // confidence clamps c into [0, 1] and rounds it to two decimals; NaN is 0.
@@ -99,22 +110,27 @@ func orDash(s string) string {
 // tcp.port==P && tcp.port==Q" (ipv6.addr for IPv6; one term when both
 // ends share an address or a port).
 func wiresharkFilter(client, server netip.AddrPort) string {
+	return string(appendWiresharkFilter(nil, client, server))
+}
+
+// appendWiresharkFilter appends wiresharkFilter(client, server) to b.
+func appendWiresharkFilter(b []byte, client, server netip.AddrPort) []byte {
 	if !client.IsValid() || !server.IsValid() {
-		return ""
+		return b
 	}
-	field := "ip.addr"
+	field := "ip.addr=="
 	if client.Addr().Is6() {
-		field = "ipv6.addr"
+		field = "ipv6.addr=="
 	}
-	parts := []string{field + "==" + client.Addr().String()}
+	b = client.Addr().AppendTo(append(b, field...))
 	if server.Addr() != client.Addr() {
-		parts = append(parts, field+"=="+server.Addr().String())
+		b = server.Addr().AppendTo(append(b, " && "+field...))
 	}
-	parts = append(parts, "tcp.port=="+strconv.Itoa(int(client.Port())))
+	b = strconv.AppendUint(append(b, " && tcp.port=="...), uint64(client.Port()), 10)
 	if server.Port() != client.Port() {
-		parts = append(parts, "tcp.port=="+strconv.Itoa(int(server.Port())))
+		b = strconv.AppendUint(append(b, " && tcp.port=="...), uint64(server.Port()), 10)
 	}
-	return strings.Join(parts, " && ")
+	return b
 }
 
 // framesFilter adds to a connection's filter the frames from first to

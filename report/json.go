@@ -1,9 +1,10 @@
 package report
 
 import (
-	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/segmentio/encoding/json"
 
 	"github.com/rstscope/rstscope/rstanalysis"
 )
@@ -87,6 +88,9 @@ type jsonSummary struct {
 	Joint       *jsonJoint     `json:"joint,omitempty"` // only a joint read
 }
 
+// jsonWriter writes JSON Lines with segmentio/encoding's encoder: the same
+// bytes as encoding/json for these types with HTML escaping off
+// (TestJSONEncoderMatchesStd), in under half the time.
 type jsonWriter struct {
 	out
 	enc    *json.Encoder
@@ -100,6 +104,10 @@ type jsonWriter struct {
 	ev  []string
 	fs  []jsonFinding
 	rtt float64
+	was jsonWas
+	// text holds a record's ts, client, server and filter back to back,
+	// made into one string: one allocation instead of a dozen.
+	text []byte
 }
 
 // noFrames is the frames of a finding that names none: [] in JSON.
@@ -140,21 +148,31 @@ func (j *jsonWriter) Write(v *rstanalysis.Verdict) error {
 		j.ev = append(j.ev, f.Text)
 		j.fs = append(j.fs, jsonFinding{Rule: string(f.Rule), Weight: weight(f.Weight), Text: f.Text, Frames: frames})
 	}
+	b := appendTimestamp(j.text[:0], v.Time)
+	ts := len(b)
+	b = appendEndpoint(b, v.Client)
+	cl := len(b)
+	b = appendEndpoint(b, v.Server)
+	sv := len(b)
+	b = appendWiresharkFilter(b, v.Client, v.Server)
+	j.text = b
+	text := string(b)
 	j.jv = jsonVerdict{
-		File: v.File, Frame: v.Frame, TS: timestamp(v.Time),
-		Client: endpoint(v.Client), Server: endpoint(v.Server),
+		File: v.File, Frame: v.Frame, TS: text[:ts],
+		Client: text[ts:cl], Server: text[cl:sv],
 		From: v.From.String(), Origin: v.Origin.String(), Confidence: confidence(v.Confidence),
 		Phase: v.Phase.String(), Cause: v.Cause.String(), Evidence: j.ev, Findings: j.fs,
 		Flags: v.Flags, TTL: v.TTL, Seq: v.Seq, Ack: v.Ack,
 		Midstream: v.Midstream, Request: v.Request, Response: v.Response,
 		Event: v.Event, Relation: v.Relation, Vantage: vantage(v),
-		ConnState: v.ConnState, History: v.History, Filter: wiresharkFilter(v.Client, v.Server),
+		ConnState: v.ConnState, History: v.History, Filter: text[sv:],
 		Sightings: jsonSightings(v), Conn: v.Conn,
 	}
 	if v.Revision > 0 {
 		j.jv.Revision = v.Revision
-		j.jv.Was = &jsonWas{Origin: clampOrigin(v.Was.Origin).String(), Cause: v.Was.Cause.String(),
+		j.was = jsonWas{Origin: clampOrigin(v.Was.Origin).String(), Cause: v.Was.Cause.String(),
 			Confidence: confidence(v.Was.Confidence)}
+		j.jv.Was = &j.was
 	}
 	if v.RTT > 0 {
 		j.rtt = rttMillis(v.RTT)
