@@ -26,9 +26,9 @@ type batch struct {
 
 // parcel is one packet of a batch: its key and hash, which pick the worker
 // and spare it the hashing, and every field of its capture.Packet that is
-// not in the key, the payload bytes and the tunnel's (TestItemRoundTrip
+// not in the key, the payload bytes and the tunnel's (TestParcelRoundTrip
 // checks that unpack rebuilds the packet exactly). 128 bytes: two whole
-// lines of the array (TestItemLines).
+// lines of the array (TestParcelLines).
 type parcel struct {
 	key    flows.Key // 36 bytes
 	bits   uint8     // the parcel* bits below
