@@ -52,8 +52,17 @@ const TurnCap = 96
 const seenRing = 6
 
 // Conn is one TCP connection: one incarnation of a 5-tuple, from its SYN (or
-// the first packet seen) to its expiry. The fields every packet reads or
-// writes come first.
+// the first packet seen) to its expiry.
+//
+// The layout keeps an ordinary packet (an ACK or a data segment) to five
+// of the Conn's sixteen 64-byte cache lines, the ones Table.Touch fetches
+// ahead: the first line (the key, what sideOf and the index read, LastTime),
+// the second (GapBefore, RSTs, Turns, ACKTime and the per-packet part of Hist), and
+// two lines of the sender's Half (its counters, sequence state and, for a
+// payload segment, its head's state), plus the entry of the sender's ring
+// of recent segments that the packet writes. The Halves start where both
+// their first two lines are a 128-byte aligned pair; the Conn is 1,024
+// bytes so that every Conn of a slab starts on such a boundary.
 //
 // A Conn holds no pointer (no pointer, slice, string, map, interface or
 // netip.Addr), so that the table's slabs of connections, most of its
@@ -76,15 +85,24 @@ type Conn struct {
 	// GapBefore is the silence that preceded the latest packet.
 	GapBefore time.Duration
 
-	// Turns counts payload turns: how many times the direction of payload
-	// changed, starting at 1 with the first payload.
-	Turns int
-
 	// RSTs counts RST segments in either direction. FirstRST is the frame
 	// of the first RST of the current reset event: the connection's first,
 	// or the first since both sides went on exchanging packets after an
 	// earlier RST (which therefore did not end the connection).
-	RSTs         int
+	RSTs int
+
+	// Turns counts payload turns: how many times the direction of payload
+	// changed, starting at 1 with the first payload.
+	Turns int
+
+	// ACKTime is the client's first ACK of the SYN-ACK (handshake
+	// complete); every ACK of the client's reads it until it is set.
+	ACKTime Nanos
+
+	// Hist is the connection's history in Zeek's letters and its
+	// endpoints' states, for ConnState (history.go).
+	Hist History
+
 	FirstRST     uint64
 	FirstRSTTime Nanos
 	LastRST      uint64
@@ -96,22 +114,12 @@ type Conn struct {
 	listed     Nanos // LastTime when the connection was put at its list's front
 	gen        uint64
 
-	// Half[Client] is the client's side, Half[Server] the server's.
-	Half [2]Half
-
 	// ID numbers connections in the order the table first saw them, from 1.
 	ID uint64
-
-	// Midstream is true when the capture holds neither the SYN nor the
-	// SYN-ACK: the sides were guessed from the ports.
-	Midstream bool
-	// SYNMissed is true when the SYN-ACK was seen but not the SYN.
-	SYNMissed bool
 
 	SYNTime    Nanos // latest SYN (retransmission included)
 	SYNs       int   // SYNs sent, retransmissions included
 	SYNACKTime Nanos // first SYN-ACK
-	ACKTime    Nanos // client's first ACK of the SYN-ACK (handshake complete)
 	FirstTime  Nanos
 
 	// The two directions' heads (Head) and the client's latest turn
@@ -121,9 +129,18 @@ type Conn struct {
 	store uint32
 	turnN uint8
 
-	// Hist is the connection's history in Zeek's letters and its
-	// endpoints' states, for ConnState (history.go).
-	Hist History
+	// Midstream is true when the capture holds neither the SYN nor the
+	// SYN-ACK: the sides were guessed from the ports.
+	Midstream bool
+	// SYNMissed is true when the SYN-ACK was seen but not the SYN.
+	SYNMissed bool
+
+	_ [13]byte // Half[0] at byte 288: see above
+
+	// Half[Client] is the client's side, Half[Server] the server's.
+	Half [2]Half
+
+	_ [16]byte // to 1,024 bytes
 }
 
 // ResetStanding reports whether the connection has been reset and has not

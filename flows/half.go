@@ -21,16 +21,14 @@ type Seen struct {
 // vantage point. RSTs update the counters but not the TTL and IP ID
 // history, which describe the endpoint's ordinary packets only.
 //
-// The fields every packet writes come first and the rest after the ring of
-// recent segments, so that a packet touches few cache lines.
+// The fields every packet writes come first, then those a payload segment
+// writes, and the rest after the ring of recent segments, so that a packet
+// touches few cache lines (see Conn).
 //
 // Like Conn, a Half holds no pointer (see Conn).
 type Half struct {
-	// The endpoint's address and port (Addr): the IP address in its
-	// 16-byte form (IPv4 as IPv4-mapped IPv6), its port and its family
-	// (ipv, below), since a netip.Addr holds a pointer.
-	ip [16]byte
-
+	// What every ordinary packet writes, first, with what a payload
+	// segment writes right after: within two cache lines of the Conn.
 	Packets      uint64 // segments sent, RSTs included
 	PayloadBytes uint64 // payload bytes sent, retransmissions included
 
@@ -54,29 +52,13 @@ type Half struct {
 	HasSeq  bool   // SndNxt is valid
 	HasAck  bool
 
-	port    uint16
-	ipv     uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
 	TTLLast uint8
 	ttls    [4]uint8
 	ttlN    uint8
 
 	ringN uint8 // total pushed, mod 256 (index = ringN % seenRing)
 	ringC uint8 // entries valid, up to seenRing
-	ring  [seenRing]Seen
 
-	FirstTime Nanos
-	RSTs      int // RSTs sent
-	// The latest RST sent: its seq, ack, flags and time.
-	LastRSTTime            Nanos
-	LastRSTSeq, LastRSTAck uint32
-	LastRSTFlags           capture.Flags
-
-	SawSYN bool
-	SawFIN bool
-	ISN    uint32 // initial sequence number (valid when SawSYN)
-	FINSeq uint32 // sequence number of the FIN
-
-	FINTime         Nanos
 	LastPayloadTime Nanos
 
 	// The start of the stream, in sequence order, is kept in the table's
@@ -93,6 +75,31 @@ type Half struct {
 	Alert    [2]byte
 	// EncryptedAlert: a type-21 record longer than 2 bytes (after the handshake).
 	EncryptedAlert bool
+
+	ipv  uint8 // 4 for IPv4, 6 for IPv6, 0 for the zero (invalid) address
+	port uint16
+	// The ring starts 96 bytes in, so that in Half[Client] (at byte 288 of
+	// the Conn) no entry straddles two cache lines.
+	ring [seenRing]Seen
+
+	// The endpoint's address and port (Addr): the IP address in its
+	// 16-byte form (IPv4 as IPv4-mapped IPv6), its port and its family
+	// (ipv, above), since a netip.Addr holds a pointer.
+	ip [16]byte
+
+	FirstTime Nanos
+	RSTs      int // RSTs sent
+	// The latest RST sent: its seq, ack, flags and time.
+	LastRSTTime            Nanos
+	LastRSTSeq, LastRSTAck uint32
+	LastRSTFlags           capture.Flags
+
+	SawSYN bool
+	SawFIN bool
+	ISN    uint32 // initial sequence number (valid when SawSYN)
+	FINSeq uint32 // sequence number of the FIN
+
+	FINTime Nanos
 }
 
 // Addr returns the endpoint's address and port. An IPv4 address is a

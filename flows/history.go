@@ -22,18 +22,20 @@ import "github.com/rstscope/rstscope/capture"
 // A History is 64 bytes and holds no pointer (see Conn). The zero value is
 // the history of a connection that has seen no packet.
 type History struct {
-	letters [historyCap]byte
-	n       uint8
+	// What every packet reads or writes first (Conn puts it beside its
+	// own per-packet fields), the letters and the last sequence numbers after.
 	seen    [2]uint8         // per direction: the once-per-kind bits, hist*
 	state   [2]EndpointState // per direction
-	lastSYN [2]uint32        // seq of the direction's last SYN or SYN-ACK
-	lastFIN [2]uint32        // seq + payload of its last FIN
-	lastRST [2]uint32        // seq of its last RST
 	rxmt    [2]uint16        // retransmissions, saturating
 	zeroWin [2]uint16        // zero-window advertisements, saturating
 	// closedThenReset has bit d set when side d went from CLOSED to RESET
 	// (Zeek's prev_state), undone by the peer's FIN.
 	closedThenReset uint8
+	n               uint8
+	letters         [historyCap]byte
+	lastSYN         [2]uint32 // seq of the direction's last SYN or SYN-ACK
+	lastFIN         [2]uint32 // seq + payload of its last FIN
+	lastRST         [2]uint32 // seq of its last RST
 }
 
 // historyCap is how many letters a History keeps; Zeek's histories are

@@ -435,7 +435,11 @@ func (t *Table) Touch(k *Key, h uint64) uint64 {
 	switch r := s.x.ref(); s.x.kind() {
 	case kindConn:
 		c := t.full.at(r)
-		v ^= c.hash ^ uint64(c.Half[0].LastTime) ^ uint64(c.Half[1].LastTime) ^ uint64(c.Hist.seen[0])
+		// The lines an ordinary packet reads (see Conn): the first two,
+		// and both Halves' first two (the sender is not known yet).
+		h0, h1 := &c.Half[0], &c.Half[1]
+		v ^= c.hash ^ uint64(c.Hist.seen[0]) ^ uint64(h0.Packets) ^ uint64(h0.LastPayloadTime) ^
+			uint64(h1.Packets) ^ uint64(h1.LastPayloadTime)
 	case kindSYN:
 		v ^= uint64(t.syns.at(r).last)
 	case kindShut:
