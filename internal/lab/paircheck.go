@@ -304,7 +304,10 @@ func (pr *PairRun) ClockProblems() []string {
 // "right/wrong/unknown" (missing and extra verdicts count as wrong), then
 // "proven/provable" when the pair can prove a middlebox RST.
 func WritePairTable(w io.Writer, runs []*PairRun) error {
-	type cell struct{ right, wrong, unknown, proven, provable int }
+	type cell struct {
+		tally
+		proven, provable int
+	}
 	var cols, rows []string
 	cells := map[string]map[string]*cell{}
 	for _, pr := range runs {
@@ -322,14 +325,7 @@ func WritePairTable(w io.Writer, runs []*PairRun) error {
 		c := &cell{}
 		cells[pr.Scenario.Name][col] = c
 		for _, j := range pr.Judged {
-			switch j.Outcome {
-			case Right:
-				c.right++
-			case Unknown:
-				c.unknown++
-			default:
-				c.wrong++
-			}
+			c.add(j.Outcome)
 			if pr.Provable(j) {
 				c.provable++
 				if v, ok := pr.Verdicts[j.Vantage][j.Truth.Frame]; ok && v.Origin == string(OriginMiddlebox) && Proven(v) {

@@ -155,7 +155,10 @@ func ScoreResult(ctx context.Context, bin string, res *Result) ([]Judged, error)
 // "right/wrong/unknown phase-right/total" (missing and extra verdicts count
 // as wrong), then a total line.
 func WriteTable(w io.Writer, js []Judged) error {
-	type cell struct{ right, wrong, unknown, phase, total int }
+	type cell struct {
+		tally
+		phase, total int
+	}
 	cells := map[string]map[Vantage]*cell{}
 	var order []string
 	var sum cell
@@ -171,14 +174,7 @@ func WriteTable(w io.Writer, js []Judged) error {
 		}
 		for _, c := range []*cell{c, &sum} {
 			c.total++
-			switch j.Outcome {
-			case Right:
-				c.right++
-			case Unknown:
-				c.unknown++
-			default:
-				c.wrong++
-			}
+			c.add(j.Outcome)
 			if j.PhaseRight {
 				c.phase++
 			}
@@ -232,4 +228,19 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return os.WriteFile(dst, b, 0o644)
+}
+
+// tally counts judged RSTs by outcome, for the score tables.
+type tally struct{ right, wrong, unknown int }
+
+// add counts one RST judged o.
+func (t *tally) add(o Outcome) {
+	switch o {
+	case Right:
+		t.right++
+	case Unknown:
+		t.unknown++
+	default:
+		t.wrong++
+	}
 }
