@@ -70,7 +70,8 @@ type hotSlot struct {
 	addr  uint32
 	id    uint16
 	conn  uint16 // a digest of the packet's connection
-	held  int
+	ref   uint32 // its host's reference, as applyIPIDs found it
+	held  uint32
 }
 
 // applyIPIDs adds the waiting observations to their hosts' profiles, in
@@ -88,16 +89,21 @@ func (h *Hosts) applyIPIDs() {
 			sum += t.index[t.home(d[i].addr)].addr
 		}
 		for i := range n {
-			if r := t.ref(d[i].addr); r != 0 && r&v4Dead == 0 {
+			r := t.ref(d[i].addr)
+			if d[i].ref = r; r != 0 && r&v4Dead == 0 {
 				sum += t.at(r).ipid.addr
 			}
 		}
 		touchSink.Add(uint64(sum))
 	}
+	rebuilds := t.rebuilds
 	for i := range n {
 		o := &d[i]
-		r := t.ref(o.addr)
-		if r&v4Dead != 0 {
+		r := o.ref
+		if r == 0 || t.rebuilds != rebuilds { // new since, or moved
+			r = t.ref(o.addr)
+		}
+		if r&v4Dead != 0 || r != 0 && t.at(r).ipid.dead() { // dead, or died in this batch
 			continue
 		}
 		in := h.profile(r, o.addr)

@@ -103,6 +103,18 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if p.Flags&(capture.SYN|capture.RST) != capture.SYN {
 		return
 	}
+	// The host's entry first: the SYN table's work below overlaps its
+	// cache misses.
+	var rec *v4Rec
+	var old hostInfo
+	var ok bool
+	if p.Src.Is4() {
+		if rec = h.hosts4.get(v4Key(p.Src)); rec != nil {
+			old, ok = rec.host.info()
+		}
+	} else {
+		old, ok = h.host(p.Src)
+	}
 	var rtt time.Duration
 	if p.Flags&capture.ACK == 0 {
 		if len(h.syns) >= maxHosts {
@@ -119,10 +131,10 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		}
 	}
 	h.observePath(p, rtt)
-	old, ok := h.host(p.Src)
 	if !ok && h.hosts4.hosts+len(h.hosts6) >= maxHosts {
-		h.hosts4.clearHosts()
+		h.hosts4.clearHosts() // the records move
 		tabClear(&h.hosts6)
+		rec = nil
 	}
 	if rtt == 0 && ok {
 		rtt = old.rtt
@@ -132,7 +144,7 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		info.macs = 2
 	}
 	if p.Src.Is4() {
-		h.hosts4.putHost(v4Key(p.Src), packHost(&info))
+		h.hosts4.putHost(v4Key(p.Src), rec, packHost(&info))
 	} else {
 		k := p.Src.As16()
 		tabPut(&h.hosts6, k, v6Hash(&k), packHost(&info), v6Hash)
@@ -218,9 +230,11 @@ func (h *Hosts) host(a netip.Addr) (hostInfo, bool) {
 	return hp.info()
 }
 
-// putHost sets a's host part to hp.
-func (t *v4Table) putHost(a uint32, hp hostPart) {
-	r := t.get(a)
+// putHost sets a's host part to hp; r is a's record, or nil to look it up.
+func (t *v4Table) putHost(a uint32, r *v4Rec, hp hostPart) {
+	if r == nil {
+		r = t.get(a)
+	}
 	if r == nil {
 		r = t.add(a)
 	}

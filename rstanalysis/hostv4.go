@@ -23,6 +23,8 @@ type v4Table struct {
 	n     int       // records in use: recs' first n
 	hosts int       // records with a host part (hostFull)
 	ipids int       // records with a profile (ipid.n > 0)
+	// rebuilds counts the fresh starts that moved the records (keep).
+	rebuilds uint64
 }
 
 // v4Slot is an index slot: an address and its record's reference.
@@ -195,6 +197,7 @@ func (t *v4Table) keep(f func(*v4Rec) bool) {
 		}
 	}
 	t.n = n
+	t.rebuilds++
 	clear(t.index)
 	for i := range n {
 		r := t.at(uint32(i + 1))
