@@ -13,15 +13,15 @@ import (
 // every connection (a global counter: each packet's ID a little above the
 // host's previous one, whichever connection it is on), or always zero. A
 // per-connection counter or random IDs fit neither and say nothing here
-// (ruleIPID judges a RST against its own connection's IDs). It is also a
-// slot of the host's open-addressed table (Hosts.ipids), keyed by addr:
-// 32 bytes, no pointer.
+// (ruleIPID judges a RST against its own connection's IDs). It is also
+// the first part of the host's record (v4Rec), keyed by addr: 32 bytes, no
+// pointer.
 type ipidInfo struct {
 	at    flows.Nanos // the latest packet's time
 	frame uint64      // its frame
 	addr  uint32      // the host's IPv4 address, big-endian
 	last  uint16      // its ID
-	n     uint16      // packets, saturating; 0: an empty slot
+	n     uint16      // packets, saturating; 0: no profile
 	zeros uint16      // of which with ID 0
 	cross uint16      // consecutive pairs on different connections
 	small uint16      // of which the second's ID is 1 to ipidHostStep above the first's
@@ -40,9 +40,9 @@ const (
 
 // observeIPID adds p, an IPv4 segment that is no RST, to its source's
 // profile. Every such packet comes here, and with tens of thousands of
-// hosts a profile is a cache miss, so the observations wait in ipidHot
+// hosts a record is a cache miss, so the observations wait in ipidHot
 // until ipidHot of them are there (or a snapshot needs them): applyIPIDs
-// then looks their slots up together, so that the misses overlap.
+// then looks their records up together, so that the misses overlap.
 func (h *Hosts) observeIPID(p *capture.Packet) {
 	if !p.Src.Is4() { // HasIPID: the decoder sets it for IPv4 only
 		return
@@ -70,24 +70,43 @@ type hotSlot struct {
 	addr  uint32
 	id    uint16
 	conn  uint16 // a digest of the packet's connection
-	held  int
+	ref   uint32 // its host's reference, as applyIPIDs found it
+	held  uint32
 }
 
 // applyIPIDs adds the waiting observations to their hosts' profiles, in
-// the order they came.
+// the order they came: it reads their index slots, then the records of
+// those whose profile is not dead, and then adds them, so that each
+// step's cache misses overlap. A dead profile (ipidInfo.dead) is left as
+// it is: nothing it could become would change a verdict.
 func (h *Hosts) applyIPIDs() {
 	d := &h.ipidHot
 	n := d[0].held
-	if tab := h.ipids[:cap(h.ipids)]; len(tab) > 0 {
+	t := &h.hosts4
+	if len(t.index) > 0 {
 		var sum uint32
 		for i := range n {
-			sum += tab[ipidHome(tab, d[i].addr)].addr
+			sum += t.index[t.home(d[i].addr)].addr
+		}
+		for i := range n {
+			r := t.ref(d[i].addr)
+			if d[i].ref = r; r != 0 && r&v4Dead == 0 {
+				sum += t.at(r).ipid.addr
+			}
 		}
 		touchSink.Add(uint64(sum))
 	}
+	rebuilds := t.rebuilds
 	for i := range n {
 		o := &d[i]
-		in := h.ipidOf(o.addr)
+		r := o.ref
+		if r == 0 || t.rebuilds != rebuilds { // new since, or moved
+			r = t.ref(o.addr)
+		}
+		if r&v4Dead != 0 || r != 0 && t.at(r).ipid.dead() { // dead, or died in this batch
+			continue
+		}
+		in := h.profile(r, o.addr)
 		if in.n > 0 && in.conn != o.conn && in.cross < ipidSaturate {
 			in.cross++
 			if step := o.id - in.last; step >= 1 && step <= ipidHostStep {
@@ -101,64 +120,34 @@ func (h *Hosts) applyIPIDs() {
 			}
 		}
 		in.at, in.frame, in.last, in.conn = o.at, o.frame, o.id, o.conn
+		if in.dead() {
+			t.markDead(o.addr)
+		}
 	}
 	d[0].held = 0
 }
 
-// The profiles' table: Hosts.ipids over its whole capacity (a power of
-// two, at most half full) is an open-addressed table with linear probing,
-// and its length counts the hosts in it. Past maxHosts hosts it starts
-// afresh, like the other host tables.
-const ipidMinSlots = 1 << 10
-
-// ipidHome is a's first slot in tab (len a power of two).
-func ipidHome(tab []ipidInfo, a uint32) int {
-	return int(uint64(a)*0x9e3779b97f4a7c15>>32) & (len(tab) - 1)
-}
-
-// ipidSlot returns the index of a's slot in tab (len a power of two): its
-// profile's, or the empty slot where it would go.
-func ipidSlot(tab []ipidInfo, a uint32) int {
-	mask := len(tab) - 1
-	i := ipidHome(tab, a)
-	for tab[i].n != 0 && tab[i].addr != a {
-		i = (i + 1) & mask
-	}
-	return i
-}
-
-// ipidOf returns a's profile, a new one (n == 0) if none.
-func (h *Hosts) ipidOf(a uint32) *ipidInfo {
-	tab := h.ipids[:cap(h.ipids)]
-	if len(tab) > 0 {
-		if i := ipidSlot(tab, a); tab[i].n != 0 {
-			return &tab[i]
+// profile returns the profile of a, whose reference is r (0 for none):
+// a new one (n == 0) if none. Past maxHosts profiles they start afresh,
+// like the other host tables.
+func (h *Hosts) profile(r uint32, a uint32) *ipidInfo {
+	t := &h.hosts4
+	var rec *v4Rec
+	if r != 0 {
+		rec = t.at(r)
+		if rec.ipid.n != 0 {
+			return &rec.ipid
 		}
 	}
-	n := len(h.ipids)
-	if n >= maxHosts {
-		clear(tab)
-		n = 0
+	if t.ipids >= maxHosts {
+		t.clearIPIDs()
+		rec = t.get(a)
 	}
-	if 2*(n+1) > len(tab) {
-		tab = growIPIDs(tab)
+	if rec == nil {
+		rec = t.add(a)
 	}
-	h.ipids = tab[:n+1]
-	i := ipidSlot(tab, a)
-	tab[i] = ipidInfo{addr: a}
-	return &tab[i]
-}
-
-// growIPIDs returns a table of twice tab's slots (at least ipidMinSlots)
-// holding tab's profiles.
-func growIPIDs(tab []ipidInfo) []ipidInfo {
-	next := make([]ipidInfo, max(ipidMinSlots, 2*len(tab)))
-	for _, in := range tab {
-		if in.n != 0 {
-			next[ipidSlot(next, in.addr)] = in
-		}
-	}
-	return next
+	t.ipids++
+	return &rec.ipid
 }
 
 // ipidSnapshot returns a copy of a's profile; ok is false for none.
@@ -166,13 +155,21 @@ func (h *Hosts) ipidSnapshot(a hostAddr) (ipidInfo, bool) {
 	if h.ipidHot[0].held > 0 {
 		h.applyIPIDs()
 	}
-	tab := h.ipids[:cap(h.ipids)]
-	if a.bits != 32 || len(tab) == 0 {
+	if a.bits != 32 {
 		return ipidInfo{}, false
 	}
-	in := tab[ipidSlot(tab, binary.BigEndian.Uint32(a.a[12:16]))]
-	return in, in.n != 0
+	r := h.hosts4.get(binary.BigEndian.Uint32(a.a[12:16]))
+	if r == nil || r.ipid.n == 0 {
+		return ipidInfo{}, false
+	}
+	return r.ipid, true
 }
+
+// dead reports whether the profile can call its host's IDs neither global
+// nor zero whatever comes next: it has had a cross-connection pair with a
+// large step (small < cross) and a non-zero ID (zeros < n). Neither
+// difference ever shrinks, saturated counters included.
+func (in *ipidInfo) dead() bool { return in.small < in.cross && in.zeros < in.n }
 
 // global reports whether the host's IDs come from one counter for every
 // connection.

@@ -80,10 +80,11 @@ func TestIPIDHost(t *testing.T) {
 	}
 }
 
-// TestIPIDTable: the profiles' open-addressed table and the observations
-// waiting to be applied give, at every RST's snapshot, the profile a plain
-// map fed packet by packet gives, across the table's growth and its fresh
-// start past maxHosts hosts.
+// TestIPIDTable: the profiles' table and the observations waiting to be
+// applied give, at every RST's snapshot, the profile a plain map fed packet
+// by packet gives, across the table's growth and its fresh start past
+// maxHosts hosts; except a dead profile (ipidInfo.dead), which the table
+// stops updating: it must be dead there too, and say nothing.
 func TestIPIDTable(t *testing.T) {
 	h := NewHosts()
 	ref := map[hostAddr]ipidInfo{}
@@ -95,15 +96,17 @@ func TestIPIDTable(t *testing.T) {
 		in := ref[a]
 		dst := p.Dst.As4()
 		conn := p.SrcPort ^ p.DstPort<<3 ^ uint16(dst[2])<<8 ^ uint16(dst[3])
-		if in.n > 0 && in.conn != conn {
+		if in.n > 0 && in.conn != conn && in.cross < ipidSaturate {
 			in.cross++
 			if step := p.IPID - in.last; step >= 1 && step <= ipidHostStep {
 				in.small++
 			}
 		}
-		in.n++
-		if p.IPID == 0 {
-			in.zeros++
+		if in.n < ipidSaturate {
+			in.n++
+			if p.IPID == 0 {
+				in.zeros++
+			}
 		}
 		in.at, in.frame, in.last, in.conn = flows.NanosOf(p.Time), p.Frame, p.IPID, conn
 		ref[a] = in
@@ -111,7 +114,7 @@ func TestIPIDTable(t *testing.T) {
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
 	dst := netip.MustParseAddr("192.0.2.1")
 	hosts := maxHosts + 5000
-	checked := 0
+	checked, dead := 0, 0
 	for f := 1; f <= 3*hosts; f++ {
 		i := (f * 7919) % hosts
 		if f%3 == 0 {
@@ -128,6 +131,13 @@ func TestIPIDTable(t *testing.T) {
 			got, gotOK := h.ipidSnapshot(addrOf(addr(j)))
 			want, wantOK := ref[addrOf(addr(j))]
 			got.addr, want.addr = 0, 0
+			if wantOK && want.dead() {
+				if !gotOK || !got.dead() || got.zero() || got.global() {
+					t.Fatalf("frame %d, host %d: profile %+v (%v), want a dead one like %+v", f, j, got, gotOK, want)
+				}
+				dead++
+				continue
+			}
 			if gotOK != wantOK || got != want {
 				t.Fatalf("frame %d, host %d: profile %+v (%v), want %+v (%v)", f, j, got, gotOK, want, wantOK)
 			}
@@ -137,5 +147,8 @@ func TestIPIDTable(t *testing.T) {
 	if got, _ := h.ipidSnapshot(addrOf(netip.MustParseAddr("2001:db8::1"))); got.n != 0 {
 		t.Errorf("an IPv6 address has a profile: %+v", got)
 	}
-	t.Logf("%d snapshots checked", checked)
+	if dead == 0 || checked == 0 {
+		t.Errorf("%d snapshots of live profiles and %d of dead ones checked, want some of each", checked, dead)
+	}
+	t.Logf("%d snapshots of live profiles and %d of dead ones checked", checked, dead)
 }

@@ -14,14 +14,16 @@ import (
 // ttl.* and timing.*). It must see packets in capture order, so that a RST
 // is judged on what came before it whatever the number of workers.
 //
-// No table holds a pointer (addresses as bytes, times as flows.Nanos), so
-// the garbage collector does not scan them: the SYN table holds up to
-// maxHosts entries of a busy capture. Each is open-addressed (hosttab.go).
+// No table holds an entry's pointer (addresses as bytes, times as
+// flows.Nanos), so the garbage collector does not scan them: the tables
+// hold up to maxHosts hosts of a busy capture. Each is open-addressed
+// (hosttab.go, hostv4.go).
 type Hosts struct {
-	// hosts4 holds the IPv4 addresses' entries (40-byte slots), hosts6
-	// the others' (56 bytes); together they hold up to maxHosts.
-	hosts4 []tabSlot[uint32, hostInfo]
-	hosts6 []tabSlot[hostAddr, hostInfo]
+	// hosts4 holds the IPv4 addresses' entries with their IP ID profiles
+	// (56-byte records and 8-byte index slots), hosts6 the others' (48-byte
+	// slots); together they hold up to maxHosts entries.
+	hosts4 v4Table
+	hosts6 []tabSlot[[16]byte, hostPart]
 	// syns holds the SYNs awaiting their SYN-ACK, keyed by their 5-tuple's
 	// synHash (24-byte slots instead of 48 for the whole key): a SYN-ACK
 	// finds its SYN by the same hash.
@@ -36,9 +38,8 @@ type Hosts struct {
 	// hindsight turns the wanted and learnts tables on (Config.Hindsight,
 	// Config.Revise).
 	hindsight bool
-	// ipids holds each address's IPv4 ID profile (hostipid.go); ipidHot
-	// holds the latest observations, waiting to be added.
-	ipids   []ipidInfo
+	// ipidHot holds the latest IPv4 ID observations, waiting to be added
+	// to hosts4's profiles (hostipid.go).
 	ipidHot [ipidHot]hotSlot
 	// learned counts the references learnt for wanted addresses.
 	learned uint64
@@ -64,13 +65,14 @@ type hostAddr struct {
 
 func addrOf(a netip.Addr) hostAddr { return hostAddr{a.As16(), uint8(a.BitLen())} }
 
+// hostInfo is an address's entry (32 bytes; 24 as stored, hostPart).
 type hostInfo struct {
-	ttl    uint8
-	server bool          // seen answering a SYN (its latest was a SYN-ACK)
-	mac    [6]byte       // the link-layer next hop its SYNs and SYN-ACKs came through (capture.Packet.SrcMAC)
-	macs   uint8         // how many: 1, or 2 for more than one (a zero mac counts as one)
 	frame  uint64        // the packet the TTL was seen in
 	rtt    time.Duration // SYN to SYN-ACK, when the host answered a SYN
+	ttl    uint8
+	server bool    // seen answering a SYN (its latest was a SYN-ACK)
+	macs   uint8   // how many next hops: 1, or 2 for more than one (a zero mac counts as one)
+	mac    [6]byte // the link-layer next hop its SYNs and SYN-ACKs came through (capture.Packet.SrcMAC)
 }
 
 // HostSnapshot is what Hosts knew of a RST's two addresses when it arrived.
@@ -101,6 +103,18 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	if p.Flags&(capture.SYN|capture.RST) != capture.SYN {
 		return
 	}
+	// The host's entry first: the SYN table's work below overlaps its
+	// cache misses.
+	var rec *v4Rec
+	var old hostInfo
+	var ok bool
+	if p.Src.Is4() {
+		if rec = h.hosts4.get(v4Key(p.Src)); rec != nil {
+			old, ok = rec.host.info()
+		}
+	} else {
+		old, ok = h.host(p.Src)
+	}
 	var rtt time.Duration
 	if p.Flags&capture.ACK == 0 {
 		if len(h.syns) >= maxHosts {
@@ -117,10 +131,10 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		}
 	}
 	h.observePath(p, rtt)
-	old, ok := h.host(p.Src)
-	if !ok && len(h.hosts4)+len(h.hosts6) >= maxHosts {
-		tabClear(&h.hosts4)
+	if !ok && h.hosts4.hosts+len(h.hosts6) >= maxHosts {
+		h.hosts4.clearHosts() // the records move
 		tabClear(&h.hosts6)
+		rec = nil
 	}
 	if rtt == 0 && ok {
 		rtt = old.rtt
@@ -130,11 +144,10 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		info.macs = 2
 	}
 	if p.Src.Is4() {
-		k := v4Key(p.Src)
-		tabPut(&h.hosts4, k, v4Hash(&k), info, v4Hash)
+		h.hosts4.putHost(v4Key(p.Src), rec, packHost(&info))
 	} else {
-		k := addrOf(p.Src)
-		tabPut(&h.hosts6, k, tabHash(&k), info, tabHash)
+		k := p.Src.As16()
+		tabPut(&h.hosts6, k, v6Hash(&k), packHost(&info), v6Hash)
 	}
 	if len(h.wanted) > 0 {
 		src := addrOf(p.Src)
@@ -184,6 +197,9 @@ func (h *Hosts) since(a netip.Addr, until flows.Nanos, frame uint64) (ttl, rtt h
 func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 	var s HostSnapshot
 	src := addrOf(p.Src)
+	if h.ipidHot[0].held > 0 {
+		h.applyIPIDs()
+	}
 	s.src, s.srcOK = h.host(p.Src)
 	s.dst, s.dstOK = h.host(p.Dst)
 	s.srcIPID, s.srcIPIDOK = h.ipidSnapshot(src)
@@ -204,11 +220,28 @@ func (h *Hosts) Snapshot(p *capture.Packet) HostSnapshot {
 // host returns a's entry; ok is false for none.
 func (h *Hosts) host(a netip.Addr) (hostInfo, bool) {
 	if a.Is4() {
-		k := v4Key(a)
-		return tabGet(h.hosts4, k, v4Hash(&k))
+		if r := h.hosts4.get(v4Key(a)); r != nil {
+			return r.host.info()
+		}
+		return hostInfo{}, false
 	}
-	k := addrOf(a)
-	return tabGet(h.hosts6, k, tabHash(&k))
+	k := a.As16()
+	hp, _ := tabGet(h.hosts6, k, v6Hash(&k))
+	return hp.info()
+}
+
+// putHost sets a's host part to hp; r is a's record, or nil to look it up.
+func (t *v4Table) putHost(a uint32, r *v4Rec, hp hostPart) {
+	if r == nil {
+		r = t.get(a)
+	}
+	if r == nil {
+		r = t.add(a)
+	}
+	if r.host.bits&hostFull == 0 {
+		t.hosts++
+	}
+	r.host = hp
 }
 
 // of returns the snapshot's entry for the RST's sender (src) or receiver.

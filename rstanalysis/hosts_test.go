@@ -10,30 +10,36 @@ import (
 	"github.com/rstscope/rstscope/internal/testenv"
 )
 
-// TestHostsHoldNoPointers wants the host tables free of pointers, so
-// that the collector does not scan them (the SYN table holds up to maxHosts
-// entries).
+// TestHostsHoldNoPointers wants the host tables' entries free of pointers,
+// so that the collector does not scan them (the tables hold up to maxHosts
+// entries): a table is a slice of pointer-free elements, or of chunks of
+// them (v4Table.recs, a few dozen pointers for tens of thousands of hosts).
 func TestHostsHoldNoPointers(t *testing.T) {
-	ht := reflect.TypeOf(Hosts{})
-	for i := range ht.NumField() {
-		f := ht.Field(i)
-		if k := f.Type.Kind(); k == reflect.Bool || k == reflect.Uint64 {
-			continue
-		}
+	var check func(name string, ft reflect.Type)
+	check = func(name string, ft reflect.Type) {
 		var ps []string
-		switch f.Type.Kind() {
-		case reflect.Map:
-			ps = append(testenv.PointerFields("Hosts."+f.Name+" key", f.Type.Key()),
-				testenv.PointerFields("Hosts."+f.Name+" value", f.Type.Elem())...)
-		case reflect.Slice, reflect.Array:
-			ps = testenv.PointerFields("Hosts."+f.Name+" element", f.Type.Elem())
+		switch ft.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Uint64:
+		case reflect.Struct:
+			for i := range ft.NumField() {
+				check(name+"."+ft.Field(i).Name, ft.Field(i).Type)
+			}
+		case reflect.Slice:
+			elem := ft.Elem()
+			if elem.Kind() == reflect.Slice {
+				elem = elem.Elem() // chunks
+			}
+			ps = testenv.PointerFields(name+" element", elem)
+		case reflect.Array:
+			ps = testenv.PointerFields(name+" element", ft.Elem())
 		default:
-			t.Fatalf("Hosts.%s is not a map, a slice or an array", f.Name)
+			t.Fatalf("%s is not a struct, a slice or an array", name)
 		}
 		for _, p := range ps {
 			t.Errorf("%s: it holds a pointer", p)
 		}
 	}
+	check("Hosts", reflect.TypeOf(Hosts{}))
 }
 
 // TestHostsObserve checks what the table learns from a SYN and its SYN-ACK:
@@ -95,7 +101,7 @@ func TestHostsBound(t *testing.T) {
 			t.Errorf("%v still known past the bound", addr(i))
 		}
 	}
-	if n := len(h.hosts4) + len(h.hosts6); n != 1 {
+	if n := h.hosts4.hosts + len(h.hosts6); n != 1 {
 		t.Errorf("%d addresses after the fresh start, want 1", n)
 	}
 }

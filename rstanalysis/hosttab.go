@@ -8,9 +8,9 @@ import (
 	"github.com/rstscope/rstscope/flows"
 )
 
-// The host tables (Hosts.hosts, syns, wanted, learnts) are open-addressed
+// The host tables (Hosts.hosts6, syns, wanted, learnts; and paths) are open-addressed
 // tables with linear probing: a slice over its whole capacity (a power of
-// two, at most 3/4 full) whose length counts the entries, like Hosts.ipids.
+// two, at most 3/4 full) whose length counts the entries.
 // A slot holds no pointer, so the collector does not scan the tables, and a
 // lookup hashes its key once with tabHash or synHash instead of a map's
 // hash of the whole key.
@@ -124,14 +124,18 @@ func tabHash(a *hostAddr) uint64 {
 	return tabMix(lo*0x9e3779b97f4a7c15 ^ hi ^ uint64(a.bits)<<56)
 }
 
+// v6Hash hashes an IPv6 address.
+func v6Hash(a *[16]byte) uint64 {
+	lo := binary.LittleEndian.Uint64(a[:8])
+	hi := binary.LittleEndian.Uint64(a[8:])
+	return tabMix(lo*0x9e3779b97f4a7c15 ^ hi)
+}
+
 // v4Key is an IPv4 address as a key of Hosts.hosts4.
 func v4Key(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
 }
-
-// v4Hash hashes an IPv4 address.
-func v4Hash(a *uint32) uint64 { return tabMix(uint64(*a)) }
 
 // synSelf is the hash of a key that is a hash already (Hosts.syns).
 func synSelf(h *uint64) uint64 { return *h }
