@@ -42,15 +42,13 @@ type shutExt struct {
 // ext reports whether w names a shutExt, and its ref.
 func (w histWord) ext() (uint32, bool) { return uint32(w), w>>histShift == histExt }
 
-// histCode returns the code of letter l in histLetters, 0 if none.
-func histCode(l byte) histWord {
-	for i, x := range histLetters {
-		if x == l && i > 0 {
-			return histWord(i)
-		}
+// histCodes are the letters' codes in histLetters, 0 for none.
+var histCodes = func() (c [256]uint8) {
+	for i, l := range histLetters[1:] {
+		c[l] = uint8(i + 1)
 	}
-	return 0
-}
+	return c
+}()
 
 // packHistory returns h as a histWord and a state byte, and whether they
 // hold it exactly, given side d's ISN, SND.NXT and latest RST's seq as the
@@ -61,7 +59,7 @@ func packHistory(h *History, isn, nxt, rstSeq [2]uint32) (histWord, uint8, bool)
 	}
 	w := histWord(h.n) << histShift
 	for i, l := range h.letters[:h.n] {
-		code := histCode(l)
+		code := histWord(histCodes[l])
 		if code == 0 {
 			return 0, 0, false
 		}
