@@ -219,7 +219,8 @@ func headCap(d Side) int {
 
 // ClientTurn returns the first bytes of the client's latest payload turn
 // when they are an HTTP/1.x request, up to its Host header (what AppOf
-// reads of them); else nothing.
+// reads of them); else nothing, and nothing for the connection's first
+// turn (Turns 1: its bytes are the client's Head).
 func (c *Conn) ClientTurn() []byte {
 	if b := c.block(c.turnB); b != nil {
 		return b[:c.turnN]

@@ -2,8 +2,9 @@ package flows
 
 import "time"
 
-// shut is a closed connection's compact record (192 bytes instead of a
-// 1,024-byte Conn). A connection that is reset or closed by both sides, has
+// shut is a closed connection's compact record (128 bytes instead of a
+// 1,024-byte Conn, two cache lines; a few in a hundred also take a 72-byte
+// shutExt). A connection that is reset or closed by both sides, has
 // been quiet for Config.CompactAfter and that the Hooks no longer keep
 // (Hooks.Keep: no verdict of it undecided) is shrunk to one; it stays in
 // the table until Config.ClosedTimeout after its last packet, so that late
@@ -20,9 +21,13 @@ import "time"
 //     distinct TTLs and latest TTL, its latest IPv4 ID and largest ID step,
 //     its latest RST's seq, both handshake RTTs, the RST count, the latest
 //     payload side and the count of payload turns (up to 255), and the
-//     Zeek history (History: its letters and endpoint states, so that a
-//     late packet's verdict shows the connection's whole history and its
-//     conn_state);
+//     Zeek history (History: its letters, endpoint states and the rest, so
+//     that a late packet's verdict shows the connection's whole history and
+//     its conn_state). The history takes 9 bytes of the record when it has
+//     at most 12 letters and no T or W, its last SYN, FIN and RST are the
+//     ones the record's sequence numbers give and no side showed more than
+//     one TTL, as for nearly every closed connection; else it and the TTLs
+//     are kept whole in a shutExt (histpack.go);
 //   - as the orders the rules compare: whether each side sent ordinary
 //     packets, payload or RSTs, whether it sent ordinary packets after the
 //     first RST, whether the reset stands, whether the server's FIN came
@@ -41,18 +46,18 @@ type shut struct {
 	isn      [2]uint32
 	nxt      [2]uint32
 	ack      [2]uint32
-	srvRTT   uint32 // ns, saturated
-	cliRTT   uint32
-	ttls     [2][4]uint8
-	ttl      [2]uint8
+	rstSeq   [2]uint32
+	srvRTT   uint32   // ns, saturated
+	cliRTT   uint32   //
+	hist     histWord // the Zeek history, or the shutExt that holds it (histpack.go)
 	ipid     [2]uint16
 	ipidStep [2]uint16
-	ipidN    [2]uint8 // IPv4 IDs sent, 0 to 3 (ipidZero: all were 0)
 	rsts     uint16
+	ttl      [2]uint8
+	ipidN    uint8 // side d's IPv4 IDs sent, 0 to 3, in bits 2d and 2d+1 (shutIPIDZero: all were 0)
+	ttlN     uint8 // side d's count of distinct TTLs in bits 3d..3d+2; rstSent in 6 and 7
 	turns    uint8
-	ttlN     uint8 // side d's count in bits 3d..3d+2; rstSent in 6 and 7
-	rstSeq   [2]uint32
-	hist     History
+	hstate   uint8 // the history's endpoint states (histpack.go)
 }
 
 func (s *shut) head() *stubHead { return &s.stubHead }
@@ -85,6 +90,7 @@ func (t *Table) shrink(c *Conn) {
 	t.end(c, EndCompacted)
 	r, s := t.shuts.add()
 	s.from(c)
+	t.shuts.keep(s, c)
 	t.conns.replace(handle(c.ref), kindShut|handle(r), c.hash)
 	t.unlink(&t.closed, c)
 	t.freeHeads(c)
@@ -94,13 +100,13 @@ func (t *Table) shrink(c *Conn) {
 // from records c in s.
 func (s *shut) from(c *Conn) {
 	cl := &c.Half[Client]
-	s.Key, s.last, s.id, s.hist = c.Key, c.LastTime, c.ID, c.Hist
+	s.Key, s.last, s.id = c.Key, c.LastTime, c.ID
 	s.bits = endBits(&c.Key, cl.Addr().Addr(), cl.port, c.Half[Server].Addr().Addr())
 	for d := Client; d <= Server; d++ {
 		h := &c.Half[d]
 		s.isn[d], s.nxt[d], s.ack[d], s.rstSeq[d] = h.ISN, h.SndNxt, h.LastAck, h.LastRSTSeq
-		s.ttls[d], s.ttl[d], s.ipid[d], s.ipidStep[d] = h.ttls, h.TTLLast, h.IPIDLast, h.IPIDMaxStep
-		s.ipidN[d] = uint8(min(h.IPIDCount, 3))
+		s.ttl[d], s.ipid[d], s.ipidStep[d] = h.TTLLast, h.IPIDLast, h.IPIDMaxStep
+		s.ipidN |= uint8(min(h.IPIDCount, 3)) << (2 * d)
 		s.ttlN |= h.ttlN << (3 * d)
 		if h.RSTs > 0 {
 			s.ttlN |= 1 << (6 + d)
@@ -149,6 +155,7 @@ func (t *Table) inflate(x handle, h uint64) *Conn {
 	s := t.shuts.at(x.ref())
 	c := t.alloc()
 	s.into(c)
+	t.shuts.restore(s, c)
 	if s.has(shutTLS) {
 		// A handshake record's header and type: enough for isTLSHandshake.
 		c.hb[Client] = t.heads.get(6)
@@ -168,7 +175,7 @@ func (t *Table) inflate(x handle, h uint64) *Conn {
 // the last packet, in the order the rules compare them.
 func (s *shut) into(c *Conn) {
 	last := s.last
-	c.Key, c.ID, c.LastTime, c.FirstTime, c.Hist = s.Key, s.id, last, last, s.hist
+	c.Key, c.ID, c.LastTime, c.FirstTime = s.Key, s.id, last, last
 	client, server := endsOf(&s.Key, s.bits)
 	c.setEnds(client, server)
 	c.Midstream, c.SYNMissed = s.has(shutMidstream), s.has(shutSYNMissed)
@@ -216,11 +223,11 @@ func (s *shut) halfInto(c *Conn, d Side) {
 		c.fins |= 1 << d
 		h.FINTime = last - 1
 	}
-	h.ttls, h.TTLLast, h.ttlN = s.ttls[d], s.ttl[d], s.ttlN>>(3*d)&7
+	h.TTLLast, h.ttlN = s.ttl[d], s.ttlN>>(3*d)&7
 	if h.ttlN > 0 {
 		h.TTLCount = 1
 	}
-	h.IPIDLast, h.IPIDMaxStep, h.IPIDCount = s.ipid[d], s.ipidStep[d], uint32(s.ipidN[d])
+	h.IPIDLast, h.IPIDMaxStep, h.IPIDCount = s.ipid[d], s.ipidStep[d], uint32(s.ipidN>>(2*d)&3)
 	if s.sideHas(d, shutIPIDZero) {
 		h.IPIDZero = h.IPIDCount
 	}

@@ -64,11 +64,14 @@ func (t *Table) reassemble(c *Conn, d Side, p *capture.Packet) {
 
 // setTurn keeps b, the first bytes of a client turn, as the client's
 // latest turn: its digest when it is an HTTP request (what AppOf reads),
-// else nothing.
+// else nothing. The connection's first turn (Turns 1) is not kept: AppOf
+// reads the turn only after two more (Turns > 2), by when the client has
+// taken another, and its bytes are the head's.
 func (t *Table) setTurn(c *Conn, b []byte) {
 	b = b[:min(len(b), TurnCap)]
 	n := 0
 	switch {
+	case c.Turns == 1 && digestHeads:
 	case !digestHeads:
 		n = len(b)
 	case isHTTPRequest(b):

@@ -91,7 +91,7 @@ type TableStats struct {
 // (heads.go), recycled through a free list, so the per-packet path
 // allocates nothing once the table has grown to its working size. A half-open connection (a SYN and nothing
 // back) is held in a 96-byte record until its next packet (syn.go), and a
-// closed one in a 192-byte record once quiet (shut.go). Records hold no
+// closed one in a 128-byte record once quiet (shut.go). Records hold no
 // pointers and link each other by ref, so their slabs are not scanned by
 // the garbage collector.
 type Table struct {
@@ -103,7 +103,7 @@ type Table struct {
 	open, closed list
 	full         slab[Conn]
 	syns         stubs[synRec, *synRec]
-	shuts        stubs[shut, *shut]
+	shuts        shutStore
 	stats        TableStats
 	gen          uint64
 	hooks        Hooks

@@ -24,26 +24,35 @@ import "time"
 type hindsight struct {
 	hosts  *Hosts
 	window time.Duration // 0: off
-	queue  []Verdict     // held verdicts and those behind them, in capture order
-	head   int
-	emit   func(*Verdict)
+	// ring holds the held verdicts and those behind them, in capture order,
+	// n of them from head (wrapping): a ring, so that it never holds more
+	// than maxHeld, the most that wait at once.
+	ring    []Verdict
+	head, n int
+	emit    func(*Verdict)
 }
 
 // maxHeld bounds the verdicts that wait for hindsight.
 const maxHeld = 1024
 
+// waiting returns the number of verdicts that wait.
+func (h *hindsight) waiting() int { return h.n }
+
 // add takes the next verdict in capture order.
 func (h *hindsight) add(v *Verdict) {
-	if h.head == len(h.queue) && v.held == nil {
+	if h.n == 0 && v.held == nil {
 		h.emit(v)
 		return
 	}
-	if h.head > 0 && h.head >= len(h.queue)/2 { // reuse the emitted front
-		n := copy(h.queue, h.queue[h.head:])
-		clear(h.queue[n:])
-		h.queue, h.head = h.queue[:n], 0
+	if h.n == len(h.ring) {
+		// advance leaves fewer than maxHeld waiting: maxHeld slots suffice.
+		ring := make([]Verdict, max(min(2*len(h.ring), maxHeld), 16, h.n+1))
+		k := copy(ring, h.ring[h.head:])
+		copy(ring[k:], h.ring[:h.head])
+		h.ring, h.head = ring, 0
 	}
-	h.queue = append(h.queue, *v)
+	h.ring[(h.head+h.n)%len(h.ring)] = *v
+	h.n++
 	h.advance(v.Time, v.Frame)
 }
 
@@ -53,10 +62,10 @@ func (h *hindsight) add(v *Verdict) {
 // (it then goes as it was decided). It is decided again with what the
 // table learnt before frame (0: all it learnt). A zero now emits all.
 func (h *hindsight) advance(now time.Time, frame uint64) {
-	for h.head < len(h.queue) {
-		v := &h.queue[h.head]
+	for ; h.n > 0; h.n-- {
+		v := &h.ring[h.head]
 		if pd := v.held; pd != nil {
-			full := len(h.queue)-h.head >= maxHeld
+			full := h.n >= maxHeld
 			if !now.IsZero() && now.Sub(v.Time) < h.window && !full {
 				return
 			}
@@ -72,7 +81,7 @@ func (h *hindsight) advance(now time.Time, frame uint64) {
 		}
 		h.emit(v)
 		*v = Verdict{}
-		h.head++
+		h.head = (h.head + 1) % len(h.ring)
 	}
-	h.queue, h.head = h.queue[:0], 0
+	h.head = 0
 }

@@ -72,3 +72,41 @@ func fullWindow(flood int) []capture.Packet {
 	}
 	return merge(refused, next, lone, last)
 }
+
+// TestHindsightRing: verdicts held now and then among many that are not,
+// with a window of a few verdicts and with one longer than maxHeld of
+// them, come out once each in capture order, and no more than maxHeld
+// wait at once, however the ring wraps.
+func TestHindsightRing(t *testing.T) {
+	t0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, window := range []time.Duration{5 * time.Second, time.Hour} {
+		var out []uint64
+		h := &hindsight{hosts: NewHosts(), window: window, emit: func(v *Verdict) {
+			if v.held != nil {
+				t.Errorf("frame %d emitted still held", v.Frame)
+			}
+			out = append(out, v.Frame)
+		}}
+		const n = 3 * maxHeld
+		for i := range uint64(n) {
+			v := Verdict{Frame: i + 1, Time: t0.Add(time.Duration(i) * time.Second),
+				Client: netip.MustParseAddrPort("192.0.2.1:40000"), Server: netip.MustParseAddrPort("198.51.100.1:80")}
+			if i%7 == 0 || i%11 == 3 {
+				v.held = &pending{v: v}
+			}
+			h.add(&v)
+			if w := h.waiting(); w >= maxHeld || len(h.ring) > maxHeld {
+				t.Fatalf("window %v, after frame %d: %d wait in a ring of %d", window, i+1, w, len(h.ring))
+			}
+		}
+		h.advance(time.Time{}, 0)
+		if len(out) != n || h.waiting() != 0 {
+			t.Fatalf("window %v: %d verdicts out of %d, %d still wait", window, len(out), n, h.waiting())
+		}
+		for i, f := range out {
+			if f != uint64(i+1) {
+				t.Fatalf("window %v: verdict %d is frame %d, want capture order", window, i, f)
+			}
+		}
+	}
+}

@@ -24,7 +24,7 @@ func (a *Analyzer) Tick(now time.Time) {
 func (a *Analyzer) Pending() int {
 	n := len(a.queue) - a.head
 	if a.hs != nil {
-		n += len(a.hs.queue) - a.hs.head
+		n += a.hs.waiting()
 	}
 	return n
 }
