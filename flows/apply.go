@@ -24,7 +24,10 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		if p.PayloadLen > 0 {
 			t.recordPayload(c, d, p, now)
 		}
-		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags, TTL: p.TTL}
+		// Field by field: a Seen literal is built on the stack and copied in
+		// 16-byte loads that cannot be forwarded from its smaller stores.
+		e := &h.ring[h.ringN%seenRing]
+		e.Frame, e.At, e.Seq, e.End, e.Ack, e.Flags, e.TTL = p.Frame, now, p.Seq, end, p.Ack, p.Flags, p.TTL
 		h.ringN++
 		if h.ringC < seenRing {
 			h.ringC++
