@@ -171,7 +171,8 @@ func (t *Table) SetHooks(h Hooks) { t.hooks = h }
 // payload for a new connection, was kept as a half-open record (the Hooks
 // see it when the connection's next packet arrives).
 func (t *Table) Step(p *capture.Packet) (*Conn, Side) {
-	k := KeyOf(p)
+	var k Key
+	k.From(p)
 	return t.StepHashed(p, &k, t.conns.Hash(&k))
 }
 
