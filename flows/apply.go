@@ -104,7 +104,9 @@ func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
 		}
 	}
 	h.Window = p.Window
-	if p.Flags&capture.FIN != 0 && !h.SawFIN {
+	// c.fins rather than h.SawFIN, which is in a line the packet does not
+	// otherwise read (see Conn): the same bit.
+	if p.Flags&capture.FIN != 0 && c.fins&(1<<d) == 0 {
 		h.SawFIN = true
 		c.fins |= 1 << d
 		h.FINSeq = p.Seq + uint32(p.PayloadLen)

@@ -259,7 +259,7 @@ func (t *Table) keyOf(x handle) *Key {
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
 func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
-	if c.Closed() || c.Half[0].SawFIN || c.Half[1].SawFIN {
+	if c.Closed() || c.fins != 0 { // either side sent a FIN (Half.SawFIN)
 		return true
 	}
 	cl := &c.Half[Client]
