@@ -24,7 +24,10 @@ func (t *Table) apply(c *Conn, d Side, p *capture.Packet) {
 		if p.PayloadLen > 0 {
 			t.recordPayload(c, d, p, now)
 		}
-		h.ring[h.ringN%seenRing] = Seen{Frame: p.Frame, At: now, Seq: p.Seq, End: end, Ack: p.Ack, Flags: p.Flags, TTL: p.TTL}
+		// Field by field: a Seen literal is built on the stack and copied in
+		// 16-byte loads that cannot be forwarded from its smaller stores.
+		e := &h.ring[h.ringN%seenRing]
+		e.Frame, e.At, e.Seq, e.End, e.Ack, e.Flags, e.TTL = p.Frame, now, p.Seq, end, p.Ack, p.Flags, p.TTL
 		h.ringN++
 		if h.ringC < seenRing {
 			h.ringC++
@@ -101,7 +104,9 @@ func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
 		}
 	}
 	h.Window = p.Window
-	if p.Flags&capture.FIN != 0 && !h.SawFIN {
+	// c.fins rather than h.SawFIN, which is in a line the packet does not
+	// otherwise read (see Conn): the same bit.
+	if p.Flags&capture.FIN != 0 && c.fins&(1<<d) == 0 {
 		h.SawFIN = true
 		c.fins |= 1 << d
 		h.FINSeq = p.Seq + uint32(p.PayloadLen)

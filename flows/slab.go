@@ -25,9 +25,15 @@ type slab[T any] struct {
 }
 
 // at returns the record with ref r (r ≥ 1).
+//
+// The array's element is reached by pointer arithmetic: indexing it
+// (&s.s[r/slabSize][r%slabSize]) checks the array pointer for nil by
+// loading its first byte, the first line of another record, often a cache
+// miss of its own. The arrays in s are never nil.
 func (s *slab[T]) at(r uint32) *T {
 	r--
-	return &s.s[r/slabSize][r%slabSize]
+	var rec T
+	return (*T)(unsafe.Add(unsafe.Pointer(s.s[r/slabSize]), uintptr(r%slabSize)*unsafe.Sizeof(rec)))
 }
 
 // alloc returns a zero record and its ref.

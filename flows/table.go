@@ -171,7 +171,8 @@ func (t *Table) SetHooks(h Hooks) { t.hooks = h }
 // payload for a new connection, was kept as a half-open record (the Hooks
 // see it when the connection's next packet arrives).
 func (t *Table) Step(p *capture.Packet) (*Conn, Side) {
-	k := KeyOf(p)
+	var k Key
+	k.From(p)
 	return t.StepHashed(p, &k, t.conns.Hash(&k))
 }
 
@@ -258,7 +259,7 @@ func (t *Table) keyOf(x handle) *Key {
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
 func (t *Table) reincarnates(c *Conn, p *capture.Packet) bool {
-	if c.Closed() || c.Half[0].SawFIN || c.Half[1].SawFIN {
+	if c.Closed() || c.fins != 0 { // either side sent a FIN (Half.SawFIN)
 		return true
 	}
 	cl := &c.Half[Client]

@@ -141,7 +141,7 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 	a.ahead = a.ahead[:len(a.ahead)+1]
 	it := &a.ahead[len(a.ahead)-1]
 	copyPacket(&it.p, p)
-	it.key = flows.KeyOf(p)
+	it.key.From(p)
 	it.hash = a.cfg.hasher.Hash(&it.key)
 	if it.rst = p.Flags&capture.RST != 0; it.rst {
 		it.snap = a.hosts.Snapshot(p)
