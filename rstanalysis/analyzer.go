@@ -154,7 +154,7 @@ func (a *Analyzer) Packet(p *capture.Packet) {
 // stepAhead steps the packets held back.
 func (a *Analyzer) stepAhead() {
 	for i := range a.ahead {
-		a.touched ^= a.table.Touch(&a.ahead[i].key, a.ahead[i].hash)
+		a.touched ^= a.table.Prefetch(&a.ahead[i].key, a.ahead[i].hash)
 	}
 	for i := range a.ahead {
 		it := &a.ahead[i]
