@@ -165,3 +165,20 @@ func keyAddr(a *[16]byte, v4 bool) netip.Addr {
 	}
 	return netip.AddrFrom16(*a)
 }
+
+// copyPacket copies p into q, field by field (a composite literal would
+// first zero all of q), of Head only the payload bytes captured (most
+// segments carry none, and the rest of Head is never read), and the tunnel's
+// addresses only when p or q came through one (they are zero otherwise).
+func copyPacket(q, p *capture.Packet) {
+	if p.Encap != capture.EncapNone || q.Encap != capture.EncapNone {
+		q.OuterSrc, q.OuterDst = p.OuterSrc, p.OuterDst
+	}
+	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcMAC = p.SrcMAC
+	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
+	q.Encap, q.OuterTTL = p.Encap, p.OuterTTL
+	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
+	q.PayloadLen, q.HeadN = p.PayloadLen, p.HeadN
+	copy(q.Head[:], p.Head[:p.HeadN])
+}
