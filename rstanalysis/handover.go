@@ -60,8 +60,19 @@ const (
 	parcelDF                  // capture.Packet.DF
 )
 
+// headsCap is the room for payload bytes in a batch: half of batchSize
+// full heads. About half the packets of a busy capture carry payload, so a
+// batch mostly fills its parcels first; one whose heads fill first goes
+// early (full), and the batches waiting for a worker take less memory.
+const headsCap = batchSize * capture.HeadLen / 2
+
 func newBatch() *batch {
-	return &batch{items: make([]parcel, 0, batchSize), heads: make([]byte, 0, batchSize*capture.HeadLen)}
+	return &batch{items: make([]parcel, 0, batchSize), heads: make([]byte, 0, headsCap)}
+}
+
+// full reports whether b has no room for another packet.
+func (b *batch) full() bool {
+	return len(b.items) == batchSize || len(b.heads)+capture.HeadLen > cap(b.heads)
 }
 
 // reset empties b for reuse, keeping its memory.
