@@ -60,8 +60,19 @@ const (
 	parcelDF                  // capture.Packet.DF
 )
 
+// headsCap is the room for payload bytes in a batch: half of batchSize
+// full heads. About half the packets of a busy capture carry payload, so a
+// batch mostly fills its parcels first; one whose heads fill first goes
+// early (full), and the batches waiting for a worker take less memory.
+const headsCap = batchSize * capture.HeadLen / 2
+
 func newBatch() *batch {
-	return &batch{items: make([]parcel, 0, batchSize), heads: make([]byte, 0, batchSize*capture.HeadLen)}
+	return &batch{items: make([]parcel, 0, batchSize), heads: make([]byte, 0, headsCap)}
+}
+
+// full reports whether b has no room for another packet.
+func (b *batch) full() bool {
+	return len(b.items) == batchSize || len(b.heads)+capture.HeadLen > cap(b.heads)
 }
 
 // reset empties b for reuse, keeping its memory.
@@ -164,4 +175,21 @@ func keyAddr(a *[16]byte, v4 bool) netip.Addr {
 		return netip.AddrFrom4([4]byte(a[12:16]))
 	}
 	return netip.AddrFrom16(*a)
+}
+
+// copyPacket copies p into q, field by field (a composite literal would
+// first zero all of q), of Head only the payload bytes captured (most
+// segments carry none, and the rest of Head is never read), and the tunnel's
+// addresses only when p or q came through one (they are zero otherwise).
+func copyPacket(q, p *capture.Packet) {
+	if p.Encap != capture.EncapNone || q.Encap != capture.EncapNone {
+		q.OuterSrc, q.OuterDst = p.OuterSrc, p.OuterDst
+	}
+	q.Frame, q.Time, q.Iface, q.Src, q.Dst = p.Frame, p.Time, p.Iface, p.Src, p.Dst
+	q.SrcMAC = p.SrcMAC
+	q.SrcPort, q.DstPort, q.TTL, q.IPID, q.HasIPID, q.DF = p.SrcPort, p.DstPort, p.TTL, p.IPID, p.HasIPID, p.DF
+	q.Encap, q.OuterTTL = p.Encap, p.OuterTTL
+	q.Flags, q.Seq, q.Ack, q.Window, q.Options = p.Flags, p.Seq, p.Ack, p.Window, p.Options
+	q.PayloadLen, q.HeadN = p.PayloadLen, p.HeadN
+	copy(q.Head[:], p.Head[:p.HeadN])
 }
