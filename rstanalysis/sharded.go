@@ -166,7 +166,7 @@ func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {
 		for j := range items {
 			if j%touchAhead == 0 {
 				for k := j; k < min(j+touchAhead, len(items)); k++ {
-					touched ^= a.table.Touch(&items[k].key, items[k].hash)
+					touched ^= a.table.Prefetch(&items[k].key, items[k].hash)
 				}
 			}
 			it := &items[j]
