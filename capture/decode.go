@@ -113,7 +113,10 @@ func (d *decoder) parser(lt layers.LinkType, data []byte) *gopacket.DecodingLaye
 // Frame, Time and Iface. It never panics: DecodingLayerParser turns a panic
 // in a layer into an error, which counts as undecodable.
 func (d *decoder) decode(data []byte, lt layers.LinkType, p *Packet) (decodeResult, error) {
-	d.st = ipState{}
+	// The fast path sets src, dst, tcpHdr and tcpPay whenever it succeeds
+	// and enters one IP header only (outerSrc and outerDst unread); what it
+	// leaves of an earlier frame is cleared before the parser runs.
+	d.st.ipFacts = ipFacts{}
 	if !d.fast(data, lt) {
 		d.st = ipState{}
 		if err := d.slow(data, lt); err != nil {

@@ -21,11 +21,22 @@ var (
 // ipState is what the IP and TCP layers leave behind for Packet: the
 // innermost IP header decoded wins (VXLAN, IP in IP).
 type ipState struct {
-	src, dst netip.Addr
-	ttl      uint8
-	ipid     uint16
-	hasIPID  bool
-	df       bool
+	ipFacts
+	src, dst           netip.Addr
+	tcpHdr             []byte // the TCP header, as captured (options may be cut)
+	tcpPay             []byte // captured payload, bounded by the IP length
+	outerSrc, outerDst netip.Addr
+}
+
+// ipFacts are ipState's fields without pointers, which decode resets per
+// frame without the write barriers that clearing the pointers costs while
+// the garbage collector runs; a frame the fast path takes sets every
+// pointer fill reads (see decoder.decode).
+type ipFacts struct {
+	ttl     uint8
+	ipid    uint16
+	hasIPID bool
+	df      bool
 	// l4Len is the length of the transport segment from the IP length
 	// fields: -1 when the header gives none (IPv4 TSO length 0, IPv6
 	// jumbogram) and the captured length stands in.
@@ -33,18 +44,15 @@ type ipState struct {
 	// wantTCP: the innermost IP header names TCP as its payload.
 	wantTCP bool
 	tcpOK   bool
-	tcpHdr  []byte // the TCP header, as captured (options may be cut)
-	tcpLen  int    // data offset in bytes
-	tcpPay  []byte // captured payload, bounded by the IP length
+	tcpLen  int // data offset in bytes
 
 	// nIP counts the IP headers decoded, outermost first; outerTTL is the
 	// first one's TTL or hop limit, outerSrc and outerDst its addresses
 	// (set when a second header is entered), encap the outermost tunnel's
 	// kind.
-	nIP                uint8
-	outerTTL           uint8
-	encap              Encap
-	outerSrc, outerDst netip.Addr
+	nIP      uint8
+	outerTTL uint8
+	encap    Encap
 }
 
 // enterIP counts one more IP header, with TTL or hop limit ttl: a second

@@ -88,6 +88,7 @@ func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
 			c.SYNs++
 		} else if d == Server && p.Flags&capture.ACK != 0 && c.SYNACKTime.IsZero() {
 			c.SYNACKTime = now
+			c.ackIdle = false
 		}
 	}
 	end = p.Seq + p.SeqLen()
@@ -98,9 +99,12 @@ func (c *Conn) recordSeq(d Side, p *capture.Packet, now Nanos) (end uint32) {
 	if p.Flags&capture.ACK != 0 {
 		h.LastAck = p.Ack
 		h.HasAck = true
-		if d == Client && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.SYNACKTime.IsZero() &&
-			p.Ack == c.Half[Server].ISN+1 {
-			c.ACKTime = now
+		if d == Client && p.Flags&capture.SYN == 0 && c.ACKTime.IsZero() && !c.ackIdle {
+			if c.SYNACKTime.IsZero() {
+				c.ackIdle = true
+			} else if p.Ack == c.Half[Server].ISN+1 {
+				c.ACKTime = now
+			}
 		}
 	}
 	h.Window = p.Window

@@ -79,7 +79,12 @@ type Conn struct {
 	LastPaySide Side
 	// FirstRSTSide sent FirstRST (below).
 	FirstRSTSide Side
-	hash         uint64 // Key's hash in the table's index
+	// ackIdle: no SYN-ACK was seen as of the client's latest ACK, so its
+	// next need not be matched against the server's ISN (recordSeq); a
+	// SYN-ACK clears it. It spares the ACKs of a connection seen midstream
+	// the line of SYNACKTime.
+	ackIdle bool
+	hash    uint64 // Key's hash in the table's index
 
 	LastTime Nanos
 	// GapBefore is the silence that preceded the latest packet.

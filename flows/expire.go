@@ -1,5 +1,7 @@
 package flows
 
+import "unsafe"
+
 // expire removes the connections whose time is up at capture time now and
 // shrinks the closed ones that have been quiet for Config.CompactAfter.
 func (t *Table) expire(now Nanos) {
@@ -40,7 +42,7 @@ func (t *Table) expire(now Nanos) {
 func (t *Table) shrinkClosed(now Nanos) {
 	for c := t.at(t.closed.tail); c != nil && now.Sub(c.listed) > t.cfg.CompactAfter; c = t.at(t.closed.tail) {
 		if c = t.settle(&t.closed); c == nil || now.Sub(c.listed) <= t.cfg.CompactAfter {
-			return
+			break
 		}
 		switch {
 		case t.hooks == nil || !t.hooks.Keep(c):
@@ -53,6 +55,37 @@ func (t *Table) shrinkClosed(now Nanos) {
 			c.listed = now
 			t.pushFront(&t.closed, c)
 		}
+	}
+	t.fetchTail(&t.closed)
+}
+
+// fetchedHead marks list.fetched once the tail's head was asked for.
+const fetchedHead = 1 << 31
+
+// fetchTail asks for the lines of the Conn at l's tail, the next to be
+// shrunk, which it reads nearly whole (shut.from), closed CompactAfter ago
+// and long out of the caches: once per tail, the Conn's sixteen lines, then
+// at the next call, with the line that names it come, its client head's
+// block. The closed list's tail changes about once per closing connection,
+// some packets before it is due, so the lines come before they are read.
+func (t *Table) fetchTail(l *list) {
+	r := l.tail
+	if r == 0 || l.fetched == r|fetchedHead {
+		return
+	}
+	c := t.at(r)
+	if l.fetched != r {
+		l.fetched = r
+		p := unsafe.Pointer(c)
+		prefetch6(p, unsafe.Add(p, 64), unsafe.Add(p, 128), unsafe.Add(p, 192), unsafe.Add(p, 256), unsafe.Add(p, 320))
+		prefetch6(unsafe.Add(p, 384), unsafe.Add(p, 448), unsafe.Add(p, 512), unsafe.Add(p, 576), unsafe.Add(p, 640), unsafe.Add(p, 704))
+		prefetch6(unsafe.Add(p, 768), unsafe.Add(p, 832), unsafe.Add(p, 896), unsafe.Add(p, 960), p, p)
+		return
+	}
+	l.fetched = r | fetchedHead
+	if b := c.block(c.hb[Client]); len(b) > 0 {
+		p := unsafe.Pointer(&b[0])
+		prefetch6(p, p, p, p, p, p)
 	}
 }
 

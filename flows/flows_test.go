@@ -83,6 +83,11 @@ func TestSidesAndRTT(t *testing.T) {
 		{"mid-stream: the port decides", []*capture.Packet{
 			seg(1, 0, sv, cl, capture.ACK|capture.PSH, 500, 101, "HTTP/1.1 200 OK\r\n"),
 		}, cl, true, 0, 0, false},
+		{"a SYN-ACK after the client's ACKs: its ACK completes the handshake", []*capture.Packet{
+			seg(1, 0, cl, sv, capture.ACK, 101, 501, ""),
+			seg(2, 10*time.Millisecond, sv, cl, capture.SYN|capture.ACK, 500, 101, ""),
+			seg(3, 11*time.Millisecond, cl, sv, capture.ACK, 101, 501, ""),
+		}, cl, true, 0, time.Millisecond, true},
 		{"ACK not acking the SYN-ACK does not complete the handshake", []*capture.Packet{
 			seg(1, 0, cl, sv, capture.SYN, 100, 0, ""),
 			seg(2, 20*time.Millisecond, sv, cl, capture.SYN|capture.ACK, 500, 101, ""),

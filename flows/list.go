@@ -3,7 +3,12 @@ package flows
 // list is a doubly linked list of records by ref (Conn.prev and Conn.next,
 // or stubHead.prev and stubHead.next); 0 is none. The head is the most
 // recent.
-type list struct{ head, tail uint32 }
+type list struct {
+	head, tail uint32
+	// fetched is the tail whose lines fetchTail asked for, with fetchedHead
+	// once its head's too.
+	fetched uint32
+}
 
 func (t *Table) pushFront(l *list, c *Conn) {
 	c.prev, c.next = 0, l.head
