@@ -93,6 +93,26 @@ func (k *Key) equal(o *Key) bool {
 		k.LoPort == o.LoPort && k.HiPort == o.HiPort
 }
 
+// tagged returns the first slot of hash h's probe sequence that holds a
+// record with h's tag, where a lookup will compare the key (past the home
+// slot when others took it first: linear probing), or nil when an empty
+// slot comes first. It reads the slots only: Table.Touch and
+// Table.Prefetch use it to fetch the record ahead.
+func (x *index) tagged(h uint64) *slot {
+	if x.slots == nil {
+		return nil
+	}
+	mask, tag := uint64(len(x.slots)-1), tagOf(h)
+	i := uint64(tag) & mask
+	for x.slots[i].x != 0 && x.slots[i].h != tag {
+		i = (i + 1) & mask
+	}
+	if x.slots[i].x == 0 {
+		return nil
+	}
+	return &x.slots[i]
+}
+
 // put adds the record with handle c, whose key is not in the index, under
 // hash h.
 func (x *index) put(c handle, h uint64) {

@@ -12,17 +12,8 @@ import "unsafe"
 // prefetches let the packets stepped next run while the lines come.
 // Where there is no prefetch instruction (prefetch_other.go) it loads them.
 func (t *Table) Prefetch(k *Key, h uint64) uint64 {
-	x := &t.conns
-	if x.slots == nil {
-		return 0
-	}
-	mask, tag := uint64(len(x.slots)-1), tagOf(h)
-	i := uint64(tag) & mask
-	for x.slots[i].x != 0 && x.slots[i].h != tag {
-		i = (i + 1) & mask
-	}
-	s := &x.slots[i]
-	if s.x == 0 {
+	s := t.conns.tagged(h)
+	if s == nil {
 		return 0
 	}
 	switch r := s.x.ref(); s.x.kind() {

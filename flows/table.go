@@ -417,19 +417,8 @@ func (t *Table) Each(f func(*Conn)) {
 // fetch their connections from memory side by side instead of one miss
 // after the other.
 func (t *Table) Touch(k *Key, h uint64) uint64 {
-	x := &t.conns
-	if x.slots == nil {
-		return 0
-	}
-	// The slot whose tag is h's, where find will read the key: past the
-	// home slot when others took it first (linear probing).
-	mask, tag := uint64(len(x.slots)-1), tagOf(h)
-	i := uint64(tag) & mask
-	for x.slots[i].x != 0 && x.slots[i].h != tag {
-		i = (i + 1) & mask
-	}
-	s := &x.slots[i]
-	if s.x == 0 {
+	s := t.conns.tagged(h)
+	if s == nil {
 		return 0
 	}
 	v := uint64(s.h)
