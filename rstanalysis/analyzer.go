@@ -133,7 +133,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 //
 // The Analyzer holds up to touchAhead packets back (a copy of each, with
 // what the host table knew at it) and steps them together, their
-// connections looked up first (flows.Table.Touch) so that the cache misses
+// connections fetched first (flows.Table.Prefetch) so that the cache misses
 // overlap; a RST, Tick and Flush step them at once, and every verdict
 // comes out as if each packet had been stepped when it came.
 func (a *Analyzer) Packet(p *capture.Packet) {

@@ -80,7 +80,7 @@ type result struct {
 }
 
 // touchAhead is how many packets of a batch a worker looks up ahead
-// (flows.Table.Touch) before stepping them, so that their connections'
+// (flows.Table.Prefetch) before stepping them, so that their connections'
 // cache misses overlap. touchSink keeps what it reads.
 const touchAhead = 32
 
