@@ -64,7 +64,7 @@ const fetchedHead = 1 << 31
 
 // fetchTail asks for the lines of the Conn at l's tail, the next to be
 // shrunk, which it reads nearly whole (shut.from), closed CompactAfter ago
-// and long out of the caches: once per tail, the Conn's sixteen lines, then
+// and long out of the caches: once per tail, the Conn's lines, then
 // at the next call, with the line that names it come, its client head's
 // block. The closed list's tail changes about once per closing connection,
 // some packets before it is due, so the lines come before they are read.
@@ -76,10 +76,7 @@ func (t *Table) fetchTail(l *list) {
 	c := t.at(r)
 	if l.fetched != r {
 		l.fetched = r
-		p := unsafe.Pointer(c)
-		prefetch6(p, unsafe.Add(p, 64), unsafe.Add(p, 128), unsafe.Add(p, 192), unsafe.Add(p, 256), unsafe.Add(p, 320))
-		prefetch6(unsafe.Add(p, 384), unsafe.Add(p, 448), unsafe.Add(p, 512), unsafe.Add(p, 576), unsafe.Add(p, 640), unsafe.Add(p, 704))
-		prefetch6(unsafe.Add(p, 768), unsafe.Add(p, 832), unsafe.Add(p, 896), unsafe.Add(p, 960), p, p)
+		prefetchLines(unsafe.Pointer(c), unsafe.Sizeof(*c))
 		return
 	}
 	l.fetched = r | fetchedHead

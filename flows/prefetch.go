@@ -34,3 +34,14 @@ func (t *Table) Prefetch(k *Key, h uint64) uint64 {
 	}
 	return uint64(s.h)
 }
+
+// prefetchLines asks for the lines of the size bytes at p (a whole number
+// of 64-byte lines), six to a prefetch6; the last call asks for the last
+// line again where fewer than six remain.
+func prefetchLines(p unsafe.Pointer, size uintptr) {
+	last := size - 64
+	for off := uintptr(0); off < size; off += 6 * 64 {
+		prefetch6(unsafe.Add(p, off), unsafe.Add(p, min(off+64, last)), unsafe.Add(p, min(off+128, last)),
+			unsafe.Add(p, min(off+192, last)), unsafe.Add(p, min(off+256, last)), unsafe.Add(p, min(off+320, last)))
+	}
+}

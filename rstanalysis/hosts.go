@@ -230,20 +230,6 @@ func (h *Hosts) host(a netip.Addr) (hostInfo, bool) {
 	return hp.info()
 }
 
-// putHost sets a's host part to hp; r is a's record, or nil to look it up.
-func (t *v4Table) putHost(a uint32, r *v4Rec, hp hostPart) {
-	if r == nil {
-		r = t.get(a)
-	}
-	if r == nil {
-		r = t.add(a)
-	}
-	if r.host.bits&hostFull == 0 {
-		t.hosts++
-	}
-	r.host = hp
-}
-
 // of returns the snapshot's entry for the RST's sender (src) or receiver.
 func (s *HostSnapshot) of(sender bool) (hostInfo, bool) {
 	if sender {

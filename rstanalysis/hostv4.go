@@ -208,3 +208,17 @@ func (t *v4Table) keep(f func(*v4Rec) bool) {
 		t.index[t.slot(r.ipid.addr)] = v4Slot{addr: r.ipid.addr, ref: ref}
 	}
 }
+
+// putHost sets a's host part to hp; r is a's record, or nil to look it up.
+func (t *v4Table) putHost(a uint32, r *v4Rec, hp hostPart) {
+	if r == nil {
+		r = t.get(a)
+	}
+	if r == nil {
+		r = t.add(a)
+	}
+	if r.host.bits&hostFull == 0 {
+		t.hosts++
+	}
+	r.host = hp
+}
