@@ -39,6 +39,11 @@ type Config struct {
 	MaxConns int
 	// File is copied into every verdict's File.
 	File string
+	// Lend lends each verdict's Findings and Ladder to emit, as the Verdict
+	// itself is lent: their memory serves later RSTs, so emit must copy
+	// them to keep them (report.Writer does). False: every verdict's
+	// Findings and Ladder are its own.
+	Lend bool
 	// Witness, if set, is asked about every RST when its verdict is
 	// decided: evidence from outside the capture (see Witness).
 	Witness Witness
@@ -69,8 +74,11 @@ func (c *Config) flows() flows.Config {
 
 // Analyzer attributes every RST of a capture. Feed it packets in capture
 // order with Packet, then call Flush at the end of the input; it calls emit
-// with each verdict, in capture order, once the verdict is final. It is not
-// safe for concurrent use.
+// with each verdict, in capture order, once the verdict is final. The
+// Verdict is lent until emit returns (its memory serves a later RST): emit
+// copies what it keeps; the Findings and the Ladder it points to are the
+// verdict's own and may be kept, unless Config.Lend lends them too. It is
+// not safe for concurrent use.
 //
 // The connection table owns the per-packet step (flows.Table.Step); the
 // Analyzer sees each segment and each connection's end through the table's
@@ -90,6 +98,7 @@ type Analyzer struct {
 	// held has bit r set when byRef[r] is not nil: a bitset small enough
 	// to stay in cache, which most packets need to look at only.
 	held []uint64
+	free []*pending    // records of emitted verdicts, for the next ones (recycle)
 	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
 	hs   *hindsight    // nil: verdicts go straight to emit
 	rv   *reviser      // Config.Revise; nil: none
@@ -118,7 +127,7 @@ func New(cfg Config, emit func(*Verdict)) *Analyzer {
 	a.table.SetHooks((*tableHooks)(a))
 	if cfg.Hindsight > 0 && !cfg.heldOutside {
 		a.hosts.hindsight = true
-		a.hs = &hindsight{hosts: a.hosts, window: cfg.Hindsight, emit: emit}
+		a.hs = &hindsight{hosts: a.hosts, window: cfg.Hindsight, emit: emit, lent: cfg.Lend}
 		a.emit = a.hs.add
 	} else if cfg.Revise > 0 && !cfg.heldOutside {
 		a.hosts.hindsight = true
@@ -320,10 +329,20 @@ func (a *Analyzer) releaseAt(now time.Time) {
 		}
 		a.queue[a.head] = nil
 		a.head++
-		a.emit(&pd.v)
+		a.hand(pd)
 	}
 	if a.head == len(a.queue) {
 		a.queue = a.queue[:0]
 		a.head = 0
+	}
+}
+
+// hand emits pd's verdict and takes pd back for a later RST unless the
+// verdict is held for hindsight or a revision.
+func (a *Analyzer) hand(pd *pending) {
+	held := pd.v.held != nil
+	a.emit(&pd.v)
+	if !held {
+		a.recycle(pd)
 	}
 }

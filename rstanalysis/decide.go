@@ -29,7 +29,11 @@ const (
 func (pd *pending) decide() {
 	v := &pd.v
 	forged, genuine, hard := pd.fs.sums()
-	v.Findings = pd.fs.sorted()
+	if pd.lend {
+		v.Findings = pd.fs.sorted(v.Findings) // lent: see Config.Lend
+	} else {
+		v.Findings = pd.fs.sorted(nil)
+	}
 	switch {
 	case pd.lone:
 		v.Origin, v.Confidence = OriginUnknown, 0
@@ -125,6 +129,6 @@ func (pd *pending) handshakeAnswer(c *flows.Conn) bool {
 	if pd.dir != flows.Server || !c.Established() || sv.PayloadBytes > 0 || !sv.SawSYN || !cl.SawSYN {
 		return false
 	}
-	return pd.rst.seq == sv.ISN+1 && (pd.rst.flags&capture.ACK == 0 || pd.rst.ack == cl.ISN+1) &&
-		flows.NanosOf(pd.rst.time).Sub(c.ACKTime) <= c.ClientRTT()+c.ServerRTT()+handshakeSlack
+	return pd.v.Seq == sv.ISN+1 && (pd.rst.flags&capture.ACK == 0 || pd.v.Ack == cl.ISN+1) &&
+		flows.NanosOf(pd.v.Time).Sub(c.ACKTime) <= c.ClientRTT()+c.ServerRTT()+handshakeSlack
 }

@@ -52,10 +52,14 @@ func (fs findings) sums() (forged, genuine, hard float64) {
 }
 
 // sorted returns the findings strongest first (by |weight|, ties in the
-// order the rules ran) as the verdict carries them.
-func (fs findings) sorted() []Finding {
+// order the rules ran) as the verdict carries them, in out's memory when
+// it has room (nil: new memory).
+func (fs findings) sorted(out []Finding) []Finding {
 	slices.SortStableFunc(fs, func(a, b finding) int { return cmp.Compare(math.Abs(b.forged), math.Abs(a.forged)) })
-	out := make([]Finding, len(fs))
+	if out == nil || cap(out) < len(fs) {
+		out = make([]Finding, len(fs))
+	}
+	out = out[:len(fs)]
 	for i, f := range fs {
 		out[i] = Finding{Rule: f.rule, Weight: f.forged, Text: f.text, Frames: f.frames}
 	}

@@ -62,7 +62,7 @@ func (a *Analyzer) releaseBy(expired func() bool) Cut {
 		}
 		a.queue[a.head] = nil
 		a.head++
-		a.emit(&pd.v)
+		a.hand(pd)
 	}
 	a.queue, a.head = a.queue[:0], 0
 	return Cut{}
@@ -142,13 +142,14 @@ type shardOut struct {
 	worker   int
 	v        []Verdict
 	flushing bool
+	lend     bool // Config.Lend: the verdicts' Findings and Ladders are copied into the chunk's memory (keep)
 }
 
 // flushChunk is how many verdicts a worker sends at once in its final flush.
 const flushChunk = 1024
 
 func (o *shardOut) add(v *Verdict) {
-	o.v = append(o.v, *v)
+	o.v = keep(o.v, v, o.lend)
 	if o.flushing && len(o.v) >= flushChunk { // the flush emits in capture order
 		o.s.results <- result{worker: o.worker, verdicts: o.v, watermark: v.Frame + 1}
 		o.v = nil

@@ -27,9 +27,41 @@ type hindsight struct {
 	// ring holds the held verdicts and those behind them, in capture order,
 	// n of them from head (wrapping): a ring, so that it never holds more
 	// than maxHeld, the most that wait at once.
-	ring    []Verdict
+	ring    []slot
 	head, n int
 	emit    func(*Verdict)
+	// lent: the verdicts added lend their Findings and Ladder (Config.Lend),
+	// which the ring copies into its slots' own memory.
+	lent bool
+}
+
+// slot is a place in the ring: a verdict and, for a lent one, the memory
+// its Findings and Ladder are copied into, kept from one verdict to the
+// next.
+type slot struct {
+	v    Verdict
+	lad  *Ladder
+	fins []Finding
+}
+
+// keep copies the Findings and the Ladder of s.v into s's own memory.
+func (s *slot) keep() {
+	if l := s.v.Ladder; l != nil {
+		if s.lad == nil { // room for the longest ladder: one allocation per slot
+			s.lad = &Ladder{Segments: make([]Segment, 0, LadderBefore+1+LadderAfter)}
+		}
+		segs := append(s.lad.Segments[:0], l.Segments...)
+		*s.lad = *l
+		s.lad.Segments = segs
+		s.v.Ladder = s.lad
+	}
+	if s.v.Findings != nil {
+		if s.fins == nil {
+			s.fins = make([]Finding, 0, max(len(s.v.Findings), 8))
+		}
+		s.fins = append(s.fins[:0], s.v.Findings...)
+		s.v.Findings = s.fins
+	}
 }
 
 // maxHeld bounds the verdicts that wait for hindsight.
@@ -46,12 +78,15 @@ func (h *hindsight) add(v *Verdict) {
 	}
 	if h.n == len(h.ring) {
 		// advance leaves fewer than maxHeld waiting: maxHeld slots suffice.
-		ring := make([]Verdict, max(min(2*len(h.ring), maxHeld), 16, h.n+1))
+		ring := make([]slot, max(min(2*len(h.ring), maxHeld), 16, h.n+1))
 		k := copy(ring, h.ring[h.head:])
 		copy(ring[k:], h.ring[:h.head])
 		h.ring, h.head = ring, 0
 	}
-	h.ring[(h.head+h.n)%len(h.ring)] = *v
+	s := &h.ring[(h.head+h.n)%len(h.ring)]
+	if s.v = *v; h.lent {
+		s.keep()
+	}
 	h.n++
 	h.advance(v.Time, v.Frame)
 }
@@ -63,7 +98,7 @@ func (h *hindsight) add(v *Verdict) {
 // table learnt before frame (0: all it learnt). A zero now emits all.
 func (h *hindsight) advance(now time.Time, frame uint64) {
 	for ; h.n > 0; h.n-- {
-		v := &h.ring[h.head]
+		v := &h.ring[h.head].v
 		if pd := v.held; pd != nil {
 			full := h.n >= maxHeld
 			if !now.IsZero() && now.Sub(v.Time) < h.window && !full {

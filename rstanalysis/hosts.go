@@ -78,10 +78,10 @@ type hostInfo struct {
 // HostSnapshot is what Hosts knew of a RST's two addresses when it arrived.
 type HostSnapshot struct {
 	src, dst     hostInfo
-	srcOK, dstOK bool
-	srcIPIDOK    bool
 	srcIPID      ipidInfo // the sender's IP ID profile
 	path         pathInfo // the sender's network behind the RST's next hop
+	srcOK, dstOK bool
+	srcIPIDOK    bool
 	pathOK       bool
 }
 

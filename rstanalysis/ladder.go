@@ -49,10 +49,11 @@ const (
 	LadderAfter  = 8
 )
 
-// newLadder starts the ladder of RST p, sent by side d on c (as it was
-// before p): c's recent segments and the RST.
-func newLadder(c *flows.Conn, d flows.Side, p *capture.Packet) *Ladder {
-	l := &Ladder{}
+// start makes l the ladder of RST p, sent by side d on c (as it was
+// before p), so far: c's recent segments and the RST. It reuses the memory
+// of l's Segments, if any: a pending verdict keeps its ladder from one RST
+// to the next when it lends it (Config.Lend).
+func (l *Ladder) start(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	// Each side remembers at most 6 segments (flows' ring): 16 leave room.
 	var buf [16]Segment
 	before := buf[:0]
@@ -69,10 +70,11 @@ func newLadder(c *flows.Conn, d flows.Side, p *capture.Packet) *Ladder {
 	if len(before) > LadderBefore {
 		before = before[len(before)-LadderBefore:]
 	}
-	l.Segments = make([]Segment, 0, len(before)+1+2)
-	l.Segments = append(l.Segments, before...)
+	if cap(l.Segments) < len(before)+1 {
+		l.Segments = make([]Segment, 0, len(before)+1+2)
+	}
+	l.Segments = append(l.Segments[:0], before...)
 	l.Segments = append(l.Segments, segmentOf(d, p, true))
-	return l
 }
 
 // seenLen is the payload length of a remembered segment: its sequence
@@ -95,9 +97,6 @@ func segmentOf(d flows.Side, p *capture.Packet, rst bool) Segment {
 
 // after adds p, sent by side d after the RST, while there is room.
 func (l *Ladder) after(d flows.Side, p *capture.Packet) {
-	if l == nil {
-		return
-	}
 	n := 0
 	for i := len(l.Segments) - 1; i >= 0 && !l.Segments[i].RST; i-- {
 		n++

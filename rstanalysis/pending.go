@@ -9,54 +9,59 @@ import (
 )
 
 // rstPacket is what a verdict keeps of its RST for the rules that run when
-// it is decided.
+// it is decided, beside what the Verdict has (Time, Seq, Ack, TTL).
 type rstPacket struct {
-	time  time.Time
 	flags capture.Flags
-	seq   uint32
-	ack   uint32
-	ttl   uint8
 	mac   [6]byte // capture.Packet.SrcMAC
 }
 
 // pending is a verdict in the making: the RST, what the connection looked
-// like when it arrived, and what followed within the grace period.
+// like when it arrived, and what followed within the grace period. Its
+// fields are laid out to fit 768 bytes, an allocation size class
+// (TestPendingSize): the flags together, no padding between fields.
 type pending struct {
 	v        Verdict
 	conn     *flows.Conn // nil once decided
 	gen      uint64      // conn's generation: the connection, not the Conn value
 	sameConn *pending    // the previous undecided verdict of the same connection
-	dir      flows.Side  // the claimed sender
 	rst      rstPacket
 	deadline time.Time
 	idleGap  time.Duration // Analyzer.idleGap of the connection at the RST
-	final    bool
-	lone     bool // no other packet of the connection before the RST
 	fs       findings
 
 	senderAfter after         // the claimed sender's first non-RST packet after the RST
 	peerAfter   after         // the receiver's first non-RST packet after the RST
 	followJump  int64         // seq jump of a later RST from the same side (0: none)
 	followFrame uint64        // that RST's frame
-	injectedish bool          // evidence that points at an injector rather than a firewall
-	answersIdle bool          // the RST answers the first packet after an idle gap
-	serverFINed bool          // the server had sent FIN before the client's last payload
-	handshakeAn bool          // the RST answers the handshake's final ACK
-	seqLive     bool          // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
-	noTTLRef    bool          // no packet of the sender to compare the TTL with (ttl.none)
 	synTrig     flows.Seen    // the SYN a refusal answers, when no RTT to the server was known
 	vendor      *vendorReason // a load balancer's reset reason (rules_vendor.go), nil: none
 	hosts       HostSnapshot
 	witness     Witness // Config.Witness
+	ref         uint32  // the connection's flows.Conn.Ref: its chain in Analyzer.byRef
+
+	dir         flows.Side // the claimed sender
+	final       bool
+	lone        bool // no other packet of the connection before the RST
+	injectedish bool // evidence that points at an injector rather than a firewall
+	answersIdle bool // the RST answers the first packet after an idle gap
+	serverFINed bool // the server had sent FIN before the client's last payload
+	handshakeAn bool // the RST answers the handshake's final ACK
+	seqLive     bool // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
+	noTTLRef    bool // no packet of the sender to compare the TTL with (ttl.none)
+	// lend: Config.Lend. v.Findings and v.Ladder are then pd's own memory,
+	// kept when pd is recycled for a later RST; else they are the
+	// verdict's, and the next RST makes its own.
+	lend bool
 }
 
 // newPending starts the verdict of RST p, sent by side d on c (as it was
 // before p), and runs the rules that judge a RST when it arrives.
 func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, snap *HostSnapshot) *pending {
 	sender, peer := &c.Half[d], &c.Half[d.Peer()]
-	pd := &pending{conn: c, gen: c.Gen(), dir: d, deadline: p.Time.Add(a.cfg.Grace), idleGap: a.idleGap(c),
-		rst: rstPacket{time: p.Time, flags: p.Flags, seq: p.Seq, ack: p.Ack, ttl: p.TTL, mac: p.SrcMAC}, witness: a.cfg.Witness,
-		fs: make(findings, 0, 5)} // most verdicts have 2 to 5 findings: one allocation instead of three or four
+	pd := a.record()
+	pd.conn, pd.gen, pd.ref, pd.dir, pd.deadline, pd.idleGap = c, c.Gen(), c.Ref(), d, p.Time.Add(a.cfg.Grace), a.idleGap(c)
+	pd.rst = rstPacket{flags: p.Flags, mac: p.SrcMAC}
+	pd.witness, pd.lend = a.cfg.Witness, a.cfg.Lend
 	if snap != nil {
 		pd.hosts = *snap
 	}
@@ -79,7 +84,13 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 	pd.lone = sender.Packets == uint64(sender.RSTs) && peer.Packets == 0
 	v.Phase = phaseOf(c, d, p, pd.idleGap)
 	pd.relate(c, d, p)
-	v.Ladder = newLadder(c, d, p)
+	if v.Ladder == nil {
+		v.Ladder = &Ladder{}
+		if pd.lend { // kept for later RSTs: room for the longest ladder at once
+			v.Ladder.Segments = make([]Segment, 0, LadderBefore+1+LadderAfter)
+		}
+	}
+	v.Ladder.start(c, d, p)
 	for _, rule := range rstRules {
 		rule(pd, c, p)
 	}
@@ -135,4 +146,68 @@ func (pd *pending) rejudge(h *Hosts, sender netip.Addr, until time.Time, frame u
 	}
 	pd.pathsSince(h, until, frame)
 	pd.decide()
+}
+
+// record returns a zeroed pending to start a verdict in: one that an
+// earlier verdict left (recycle), with its findings' and its ladder's
+// memory, or a new one.
+func (a *Analyzer) record() *pending {
+	if n := len(a.free); n > 0 {
+		pd := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return pd
+	}
+	// most verdicts have 2 to 5 findings: one allocation instead of three or four
+	return &pending{fs: make(findings, 0, 5)}
+}
+
+// maxFree bounds the pending records kept for reuse: more than a busy
+// capture's verdicts within one grace period.
+const maxFree = 4096
+
+// recycle takes back pd once its verdict has been emitted, when nothing
+// refers to it any more: the verdict was not held for hindsight or a
+// revision (pd.v.held, which must be read before emit, for a reviser clears
+// it), and emit's contract is to copy what it keeps of the Verdict. pd is
+// reused with the memory of its findings in the making (pd.fs, whose texts
+// and frames the Findings copied) and, when Config.Lend lent them, of the
+// verdict's Findings and Ladder; else they are the verdict's. pd leaves its
+// connection's chain of verdicts first.
+func (a *Analyzer) recycle(pd *pending) {
+	a.unlink(pd)
+	if len(a.free) >= maxFree {
+		return
+	}
+	fs := pd.fs
+	clear(fs) // the texts and frames belong to the verdict emitted
+	var mem Verdict
+	if pd.lend {
+		clear(pd.v.Findings)
+		mem.Findings, mem.Ladder = pd.v.Findings[:0], pd.v.Ladder
+		if mem.Ladder != nil {
+			mem.Ladder.Segments = mem.Ladder.Segments[:0]
+		}
+	}
+	*pd = pending{v: mem, fs: fs[:0]}
+	a.free = append(a.free, pd)
+}
+
+// unlink takes pd out of its connection's chain of verdicts (byRef), if it
+// is still there: a decided verdict leaves the chain only when a later
+// packet of the connection walks it (observe) or the connection ends.
+func (a *Analyzer) unlink(pd *pending) {
+	r := pd.ref
+	if !a.holds(r) {
+		return
+	}
+	for link := &a.byRef[r]; *link != nil; link = &(*link).sameConn {
+		if *link == pd {
+			*link = pd.sameConn
+			break
+		}
+	}
+	if a.byRef[r] == nil {
+		a.held[r/64] &^= 1 << (r % 64)
+	}
 }

@@ -30,12 +30,12 @@ const (
 type after struct {
 	frame uint64 // 0: none
 	dt    time.Duration
+	bytes int32 // payload, for afterData
 	kind  afterKind
-	bytes int // payload, for afterData
 }
 
 func afterOf(p *capture.Packet, dt time.Duration) after {
-	a := after{frame: p.Frame, dt: dt, kind: afterACK, bytes: p.PayloadLen}
+	a := after{frame: p.Frame, dt: dt, kind: afterACK, bytes: int32(p.PayloadLen)}
 	switch {
 	case p.Flags&(capture.SYN|capture.ACK) == capture.SYN|capture.ACK:
 		a.kind = afterSYNACK
@@ -70,13 +70,13 @@ func (pd *pending) observe(d flows.Side, p *capture.Packet) {
 	pd.v.Ladder.after(d, p)
 	if p.Flags&capture.RST != 0 {
 		if d == pd.dir && pd.followJump == 0 {
-			if j := flows.SeqDiff(pd.rst.seq, p.Seq); gfwStep(j) {
+			if j := flows.SeqDiff(pd.v.Seq, p.Seq); gfwStep(j) {
 				pd.followJump, pd.followFrame = j, p.Frame
 			}
 		}
 		return
 	}
-	a := afterOf(p, p.Time.Sub(pd.rst.time))
+	a := afterOf(p, p.Time.Sub(pd.v.Time))
 	if d == pd.dir {
 		if pd.senderAfter.frame == 0 {
 			pd.senderAfter = a

@@ -41,7 +41,7 @@ func pathHops(pd *pending, when string) {
 	if !ok {
 		return
 	}
-	ttl := pd.rst.ttl
+	ttl := pd.v.TTL
 	h, lo, hi := flows.Hops(ttl), int(e.lo), int(e.hi)
 	where, hosts := pd.pathText(e), pd.pathHosts(e)
 	switch {
@@ -81,7 +81,7 @@ func pathTiming(pd *pending, when string) {
 	if !ok || e.rtt < timingMinLeg || bits.OnesCount8(e.rttHosts&^pd.pathSelf(e)) < pathMinHosts {
 		return
 	}
-	dt := flows.NanosOf(pd.rst.time).Sub(pd.synTrig.At)
+	dt := flows.NanosOf(pd.v.Time).Sub(pd.synTrig.At)
 	d, trig := pd.dir, pd.synTrig.Frame
 	switch {
 	case tooFast(dt, e.rtt):
@@ -115,7 +115,7 @@ func (pd *pending) pathsSince(h *Hosts, until time.Time, frame uint64) {
 		return
 	}
 	in := func(at flows.Nanos, f uint64) bool {
-		return at != 0 && at >= flows.NanosOf(pd.rst.time) && at <= flows.NanosOf(until) && (frame == 0 || f < frame)
+		return at != 0 && at >= flows.NanosOf(pd.v.Time) && at <= flows.NanosOf(until) && (frame == 0 || f < frame)
 	}
 	if hops && in(l.hopsAt, l.hopsFrame) {
 		pd.hosts.path, pd.hosts.pathOK = l.hops, true

@@ -74,7 +74,7 @@ func timingAgainst(pd *pending, trig *flows.Seen, leg time.Duration, where strin
 		return
 	}
 	d := pd.dir
-	dt := flows.NanosOf(pd.rst.time).Sub(trig.At)
+	dt := flows.NanosOf(pd.v.Time).Sub(trig.At)
 	switch {
 	case tooFast(dt, leg):
 		pd.fs.add(RuleTimingTooFast, weight, on(trig.Frame), "arrived %s after the %s's segment it answers (frame %d), but the %s is %s away (%s): sent from nearer than the %s",

@@ -26,7 +26,7 @@ func ruleTTL(pd *pending, c *flows.Conn) {
 		return
 	}
 	pd.noTTLRef = true
-	pd.fs.add(RuleTTLNone, 0, nil, "no other packet from the %s to compare its TTL %d with: a device on the path answering for it would look the same", pd.dir, pd.rst.ttl)
+	pd.fs.add(RuleTTLNone, 0, nil, "no other packet from the %s to compare its TTL %d with: a device on the path answering for it would look the same", pd.dir, pd.v.TTL)
 }
 
 // ttlAgainstHost compares the RST's TTL with the sender's latest SYN or
@@ -52,7 +52,7 @@ func ttlAgainstHost(pd *pending, h hostInfo) {
 // packets: its own on this connection (where is "packets", frames nil) or
 // on others.
 func ttlAgainst(pd *pending, refs []uint8, where string, frames []uint64) {
-	d, ttl := pd.dir, int(pd.rst.ttl)
+	d, ttl := pd.dir, int(pd.v.TTL)
 	own := frames == nil
 	weight := strong
 	if !own {

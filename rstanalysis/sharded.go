@@ -22,7 +22,8 @@ import (
 // more to do (a fifth, a twentieth or none was slower: docs/performance.md).
 //
 // Feed it like an Analyzer: Packet for each segment, then Flush. It is not
-// safe for concurrent use; emit is called from the caller's goroutine.
+// safe for concurrent use; emit is called from the caller's goroutine,
+// with a Verdict lent until it returns, as an Analyzer's.
 type Sharded struct {
 	hosts   *Hosts
 	hasher  flows.Hasher
@@ -69,7 +70,7 @@ type item struct {
 	hash uint64 // of key, by the Hasher the workers' tables share
 	p    capture.Packet
 	snap HostSnapshot
-	_    [40]byte
+	_    [48]byte
 }
 
 type result struct {
@@ -110,12 +111,12 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
 		batch: make([]*batch, n), work: make([]chan *batch, n), free: make(chan *batch, (queueDepth+2)*n),
 		results: make(chan result, 2*queueDepth*n), queued: make([][][]Verdict, m), next: make([]int, m),
-		spare: make(chan []Verdict, 8*n), watermark: make([]uint64, m)}
+		spare: make(chan []Verdict, 32*n), watermark: make([]uint64, m)}
 	cfg.hasher = &s.hasher
 	if cfg.Hindsight > 0 { // the waiting happens here, beside the host table
 		cfg.heldOutside = true
 		s.hosts.hindsight = true
-		s.hs = &hindsight{hosts: s.hosts, window: cfg.Hindsight, emit: emit}
+		s.hs = &hindsight{hosts: s.hosts, window: cfg.Hindsight, emit: emit, lent: cfg.Lend}
 		s.emit = s.hs.add
 	} else if cfg.Revise > 0 {
 		cfg.heldOutside = true
@@ -129,7 +130,7 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 			cfg.MaxConns = max(1, cfg.MaxConns/localShare)
 			wcfg.MaxConns = max(1, wcfg.MaxConns-cfg.MaxConns)
 		}
-		s.local = New(cfg, func(v *Verdict) { s.localOut = append(s.localOut, *v) })
+		s.local = New(cfg, func(v *Verdict) { s.localOut = keep(s.localOut, v, cfg.Lend) })
 	} else if cfg.MaxConns > 0 {
 		wcfg.MaxConns = max(1, cfg.MaxConns/n)
 	}
@@ -139,7 +140,7 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	for i := range n {
 		s.work[i] = make(chan *batch, queueDepth)
 		s.batch[i] = newBatch()
-		out := &shardOut{s: s, worker: i}
+		out := &shardOut{s: s, worker: i, lend: cfg.Lend}
 		a := New(wcfg, out.add)
 		s.workers = append(s.workers, a)
 		s.wg.Add(1)
@@ -179,12 +180,8 @@ func (s *Sharded) run(i int, a *Analyzer, o *shardOut) {
 		default:
 		}
 		s.results <- result{worker: i, verdicts: *out, watermark: a.watermark(last)}
-		*out = nil
-		if len(s.spare) > 0 { // a chunk the merge is done with
-			select {
-			case *out = <-s.spare:
-			default:
-			}
+		if len(*out) > 0 { // else the merge keeps nothing of it: it stays
+			*out = s.spareChunk() // a chunk the merge is done with, if any
 		}
 	}
 	o.flushing = true
@@ -331,7 +328,9 @@ func (s *Sharded) mergeLocal(done bool, cut Cut) {
 		wm = ^uint64(0)
 	}
 	out := s.localOut
-	s.localOut = nil
+	if len(out) > 0 { // else the merge keeps nothing of it: it stays
+		s.localOut = s.spareChunk()
+	}
 	s.merge(result{worker: len(s.work), verdicts: out, watermark: wm, cut: cut})
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -22,13 +23,25 @@ type feeder interface {
 	Flush()
 }
 
-func verdictsOf(t *testing.T, src capture.Source, workers int) []rstanalysis.Verdict {
+// verdictsOf returns the verdicts of src by one Analyzer (workers 0) or
+// by Sharded; with lend, the Findings and Ladders are lent
+// (Config.Lend) and copied here.
+func verdictsOf(t *testing.T, src capture.Source, workers int, lend bool) []rstanalysis.Verdict {
 	t.Helper()
 	var vs []rstanalysis.Verdict
-	emit := func(v *rstanalysis.Verdict) { vs = append(vs, *v) }
+	emit := func(v *rstanalysis.Verdict) {
+		c := *v
+		if lend {
+			c.Findings = slices.Clone(v.Findings)
+			l := *v.Ladder
+			l.Segments = slices.Clone(l.Segments)
+			c.Ladder = &l
+		}
+		vs = append(vs, c)
+	}
 	// Hindsight runs where the host table is, which differs between the
 	// two: the verdicts must not.
-	cfg := rstanalysis.Config{Hindsight: time.Minute}
+	cfg := rstanalysis.Config{Hindsight: time.Minute, Lend: lend}
 	var an feeder = rstanalysis.New(cfg, emit)
 	if workers > 0 {
 		an = rstanalysis.NewSharded(cfg, workers, emit)
@@ -43,7 +56,8 @@ func verdictsOf(t *testing.T, src capture.Source, workers int) []rstanalysis.Ver
 
 // TestShardedSameVerdicts: sharding connections over workers changes
 // nothing in the verdicts or their order: the output is the same at any
-// number of workers.
+// number of workers, and whether the verdicts' Findings and Ladders are
+// lent (their memory reused for later verdicts) or not.
 //
 // "many-resets" has about 20 RSTs a second over 150 s, many from hosts not
 // yet seen: more than maxHeld verdicts come within a held one's hindsight
@@ -71,17 +85,21 @@ func TestShardedSameVerdicts(t *testing.T) {
 	}
 	for name, open := range inputs {
 		t.Run(name, func(t *testing.T) {
-			one := verdictsOf(t, open(t), 0) // one Analyzer, no goroutines
+			one := verdictsOf(t, open(t), 0, false) // one Analyzer, no goroutines
 			if len(one) == 0 {
 				t.Fatal("no verdicts")
 			}
 			// With a processor for each goroutine the pipeline polls its
 			// channels before it blocks; with one processor it only blocks.
-			for _, c := range []struct{ n, procs int }{{1, 2}, {1, 1}, {2, 3}, {3, 1}, {7, 8}, {7, 2}} {
+			for _, c := range []struct {
+				n, procs int
+				lend     bool
+			}{{0, 1, true}, {1, 2, false}, {1, 2, true}, {1, 1, false}, {1, 1, true}, {2, 3, false}, {2, 3, true},
+				{3, 1, false}, {3, 1, true}, {7, 8, false}, {7, 8, true}, {7, 2, false}, {7, 2, true}} {
 				n := c.n
-				t.Run(fmt.Sprintf("%dworkers_%dprocs", n, c.procs), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%dworkers_%dprocs_lend%v", n, c.procs, c.lend), func(t *testing.T) {
 					defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(c.procs))
-					got := verdictsOf(t, open(t), n)
+					got := verdictsOf(t, open(t), n, c.lend)
 					if len(got) != len(one) {
 						t.Fatalf("%d verdicts, one worker gives %d", len(got), len(one))
 					}

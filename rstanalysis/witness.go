@@ -72,7 +72,7 @@ func (pd *pending) hear() *Testimony {
 		return nil
 	}
 	v := &pd.v
-	r := Reset{Time: pd.rst.time, From: pd.dir, Phase: v.Phase, Flags: pd.rst.flags, Seq: pd.rst.seq, Ack: pd.rst.ack}
+	r := Reset{Time: pd.v.Time, From: pd.dir, Phase: v.Phase, Flags: pd.rst.flags, Seq: pd.v.Seq, Ack: pd.v.Ack}
 	r.Src, r.Dst = v.Server, v.Client
 	if pd.dir == Client {
 		r.Src, r.Dst = v.Client, v.Server

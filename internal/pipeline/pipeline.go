@@ -45,6 +45,8 @@ type Ticker interface {
 }
 
 // Sink receives the verdicts and, once, the summary: a report.Writer.
+// Write may keep a copy of v, never v itself, nor its Findings or Ladder:
+// they are lent until Write returns (rstanalysis.Config.Lend).
 type Sink interface {
 	Write(v *rstanalysis.Verdict) error
 	Close(s report.Summary) error
@@ -85,7 +87,7 @@ type Analysis func(file string, emit func(*rstanalysis.Verdict)) Analyzer
 func NewAnalysis(cfg rstanalysis.Config, shards int) Analysis {
 	return func(file string, emit func(*rstanalysis.Verdict)) Analyzer {
 		c := cfg
-		c.File = file
+		c.File, c.Lend = file, true // the Sink copies what it keeps
 		if shards > 0 {
 			return rstanalysis.NewSharded(c, shards, emit)
 		}

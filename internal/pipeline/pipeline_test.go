@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -99,7 +100,14 @@ func (s *memSink) Write(v *rstanalysis.Verdict) error {
 	if s.failAfter > 0 && len(s.verdicts) == s.failAfter {
 		return errSinkFull
 	}
-	s.verdicts = append(s.verdicts, *v)
+	c := *v // v, its Findings and its Ladder are lent (Sink)
+	c.Findings = slices.Clone(v.Findings)
+	if v.Ladder != nil {
+		l := *v.Ladder
+		l.Segments = slices.Clone(l.Segments)
+		c.Ladder = &l
+	}
+	s.verdicts = append(s.verdicts, c)
 	return nil
 }
 

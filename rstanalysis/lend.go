@@ -1,0 +1,51 @@
+package rstanalysis
+
+// keep appends to vs a copy of v. When v's Findings and Ladder are lent
+// (Config.Lend), the copy gets its own, in the memory that the slot past
+// len(vs) held for an earlier verdict, if any: the chunks of verdicts
+// Sharded's workers send to the merge come back to them (Sharded.spare),
+// and that memory with them, once the merge has emitted their verdicts,
+// lent in turn.
+func keep(vs []Verdict, v *Verdict, lent bool) []Verdict {
+	if !lent {
+		return append(vs, *v)
+	}
+	n := len(vs)
+	if n == cap(vs) { // keep the memory of every slot
+		grown := make([]Verdict, n, max(2*n, 16))
+		copy(grown, vs)
+		vs = grown
+	}
+	vs = vs[:n+1]
+	d := &vs[n]
+	lad, fins := d.Ladder, d.Findings
+	*d = *v
+	if v.Ladder != nil {
+		if lad == nil { // room for the longest ladder: one allocation per slot
+			lad = &Ladder{Segments: make([]Segment, 0, LadderBefore+1+LadderAfter)}
+		}
+		segs := append(lad.Segments[:0], v.Ladder.Segments...)
+		*lad = *v.Ladder
+		lad.Segments = segs
+		d.Ladder = lad
+	}
+	if v.Findings != nil {
+		if fins == nil {
+			fins = make([]Finding, 0, max(len(v.Findings), 8))
+		}
+		fins = append(fins[:0], v.Findings...)
+		d.Findings = fins
+	}
+	return vs
+}
+
+// spareChunk returns a chunk the merge is done with, with the memory of
+// its verdicts' Findings and Ladders, or nil when none is at hand.
+func (s *Sharded) spareChunk() []Verdict {
+	select {
+	case c := <-s.spare:
+		return c
+	default:
+		return nil
+	}
+}
