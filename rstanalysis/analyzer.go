@@ -99,6 +99,7 @@ type Analyzer struct {
 	// to stay in cache, which most packets need to look at only.
 	held []uint64
 	free []*pending    // records of emitted verdicts, for the next ones (recycle)
+	lad  Ladder        // the Ladder lent with a verdict (Config.Lend)
 	snap *HostSnapshot // the host snapshot of the RST being stepped, if any
 	hs   *hindsight    // nil: verdicts go straight to emit
 	rv   *reviser      // Config.Revise; nil: none
@@ -218,7 +219,7 @@ func (th *tableHooks) End(c *flows.Conn, _ flows.EndReason) {
 	}
 	for pd := a.byRef[r]; pd != nil; pd = pd.sameConn {
 		if !pd.final && pd.gen == c.Gen() {
-			pd.finalize(c, a.cfg.holdsBack())
+			pd.finalize(c, a.cfg.holdsBack(), a.cfg.Witness)
 		}
 	}
 	a.byRef[r] = nil
@@ -325,7 +326,7 @@ func (a *Analyzer) releaseAt(now time.Time) {
 			if c.Gen() != pd.gen {
 				c = nil
 			}
-			pd.finalize(c, a.cfg.holdsBack())
+			pd.finalize(c, a.cfg.holdsBack(), a.cfg.Witness)
 		}
 		a.queue[a.head] = nil
 		a.head++
@@ -337,10 +338,17 @@ func (a *Analyzer) releaseAt(now time.Time) {
 	}
 }
 
-// hand emits pd's verdict and takes pd back for a later RST unless the
-// verdict is held for hindsight or a revision.
+// hand emits pd's verdict, with its Ladder, and takes pd back for a later
+// RST unless the verdict is held for hindsight or a revision.
 func (a *Analyzer) hand(pd *pending) {
 	held := pd.v.held != nil
+	if pd.lend && !held { // lent, in the memory of the Analyzer's ladder
+		pd.lad.to(&a.lad)
+		pd.v.Ladder = &a.lad
+	} else { // the verdict's own: a held one is emitted again later
+		pd.v.Ladder = &Ladder{}
+		pd.lad.to(pd.v.Ladder)
+	}
 	a.emit(&pd.v)
 	if !held {
 		a.recycle(pd)

@@ -58,7 +58,7 @@ func (a *Analyzer) releaseBy(expired func() bool) Cut {
 			if c.Gen() != pd.gen {
 				c = nil
 			}
-			pd.finalize(c, a.cfg.Hindsight > 0)
+			pd.finalize(c, a.cfg.Hindsight > 0, a.cfg.Witness)
 		}
 		a.queue[a.head] = nil
 		a.head++

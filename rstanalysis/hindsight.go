@@ -47,8 +47,8 @@ type slot struct {
 // keep copies the Findings and the Ladder of s.v into s's own memory.
 func (s *slot) keep() {
 	if l := s.v.Ladder; l != nil {
-		if s.lad == nil { // room for the longest ladder: one allocation per slot
-			s.lad = &Ladder{Segments: make([]Segment, 0, LadderBefore+1+LadderAfter)}
+		if s.lad == nil {
+			s.lad = &Ladder{}
 		}
 		segs := append(s.lad.Segments[:0], l.Segments...)
 		*s.lad = *l
@@ -56,10 +56,9 @@ func (s *slot) keep() {
 		s.v.Ladder = s.lad
 	}
 	if s.v.Findings != nil {
-		if s.fins == nil {
-			s.fins = make([]Finding, 0, max(len(s.v.Findings), 8))
+		if s.fins = append(s.fins[:0], s.v.Findings...); s.fins == nil {
+			s.fins = []Finding{}
 		}
-		s.fins = append(s.fins[:0], s.v.Findings...)
 		s.v.Findings = s.fins
 	}
 }

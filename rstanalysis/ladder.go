@@ -49,32 +49,79 @@ const (
 	LadderAfter  = 8
 )
 
+// draft is the ladder of a verdict in the making, in half the memory of
+// Segments (capture time as flows.Nanos, the RST by its index): a pending
+// verdict keeps it from one RST to the next (recycle), and the Ladder is
+// made of it when the verdict is emitted (pending.ladder).
+type draft struct {
+	rungs  []rung
+	rst    int // the RST's index in rungs
+	isn    [2]uint32
+	hasISN [2]bool
+}
+
+// rung is a Segment of a draft.
+type rung struct {
+	frame    uint64
+	at       flows.Nanos
+	seq, ack uint32
+	len      int32
+	flags    capture.Flags
+	from     flows.Side
+	ttl      uint8
+}
+
+// newDraft returns a draft with room for the longest ladder.
+func newDraft() *draft { return &draft{rungs: make([]rung, 0, LadderBefore+1+LadderAfter)} }
+
 // start makes l the ladder of RST p, sent by side d on c (as it was
-// before p), so far: c's recent segments and the RST. It reuses the memory
-// of l's Segments, if any: a pending verdict keeps its ladder from one RST
-// to the next when it lends it (Config.Lend).
-func (l *Ladder) start(c *flows.Conn, d flows.Side, p *capture.Packet) {
+// before p), so far: c's recent segments and the RST.
+func (l *draft) start(c *flows.Conn, d flows.Side, p *capture.Packet) {
 	// Each side remembers at most 6 segments (flows' ring): 16 leave room.
-	var buf [16]Segment
+	var buf [16]rung
 	before := buf[:0]
 	for s := flows.Client; s <= flows.Server; s++ {
 		h := &c.Half[s]
 		l.isn[s], l.hasISN[s] = h.ISN, h.SawSYN
 		h.Recent(func(r *flows.Seen) bool {
-			before = append(before, Segment{Frame: r.Frame, Time: r.At.Time(), From: s, Flags: r.Flags,
-				Seq: r.Seq, Ack: r.Ack, Len: seenLen(r), TTL: r.TTL})
+			before = append(before, rung{frame: r.Frame, at: r.At, from: s, flags: r.Flags,
+				seq: r.Seq, ack: r.Ack, len: int32(seenLen(r)), ttl: r.TTL})
 			return true
 		})
 	}
-	slices.SortFunc(before, func(a, b Segment) int { return cmp.Compare(a.Frame, b.Frame) })
+	slices.SortFunc(before, func(a, b rung) int { return cmp.Compare(a.frame, b.frame) })
 	if len(before) > LadderBefore {
 		before = before[len(before)-LadderBefore:]
 	}
-	if cap(l.Segments) < len(before)+1 {
-		l.Segments = make([]Segment, 0, len(before)+1+2)
+	l.rungs = append(l.rungs[:0], before...)
+	l.rst = len(l.rungs)
+	l.rungs = append(l.rungs, rungOf(d, p))
+}
+
+// after adds p, sent by side d after the RST, while there is room.
+func (l *draft) after(d flows.Side, p *capture.Packet) {
+	if len(l.rungs)-1-l.rst < LadderAfter {
+		l.rungs = append(l.rungs, rungOf(d, p))
 	}
-	l.Segments = append(l.Segments[:0], before...)
-	l.Segments = append(l.Segments, segmentOf(d, p, true))
+}
+
+// to makes out the Ladder of l, in out's memory when it has room.
+func (l *draft) to(out *Ladder) {
+	segs := out.Segments[:0]
+	if cap(segs) < len(l.rungs) {
+		segs = make([]Segment, 0, len(l.rungs))
+	}
+	for i := range l.rungs {
+		r := &l.rungs[i]
+		segs = append(segs, Segment{Frame: r.frame, Time: r.at.Time(), From: r.from, Flags: r.flags,
+			Seq: r.seq, Ack: r.ack, Len: int(r.len), TTL: r.ttl, RST: i == l.rst})
+	}
+	*out = Ladder{Segments: segs, isn: l.isn, hasISN: l.hasISN}
+}
+
+func rungOf(d flows.Side, p *capture.Packet) rung {
+	return rung{frame: p.Frame, at: flows.NanosOf(p.Time), from: d, flags: p.Flags, seq: p.Seq, ack: p.Ack,
+		len: int32(p.PayloadLen), ttl: p.TTL}
 }
 
 // seenLen is the payload length of a remembered segment: its sequence
@@ -88,22 +135,6 @@ func seenLen(r *flows.Seen) int {
 		n--
 	}
 	return max(n, 0)
-}
-
-func segmentOf(d flows.Side, p *capture.Packet, rst bool) Segment {
-	return Segment{Frame: p.Frame, Time: p.Time.UTC(), From: d, Flags: p.Flags, Seq: p.Seq, Ack: p.Ack,
-		Len: p.PayloadLen, TTL: p.TTL, RST: rst}
-}
-
-// after adds p, sent by side d after the RST, while there is room.
-func (l *Ladder) after(d flows.Side, p *capture.Packet) {
-	n := 0
-	for i := len(l.Segments) - 1; i >= 0 && !l.Segments[i].RST; i-- {
-		n++
-	}
-	if n < LadderAfter {
-		l.Segments = append(l.Segments, segmentOf(d, p, false))
-	}
 }
 
 // Relative returns s's seq and ack as Wireshark shows them: counted from

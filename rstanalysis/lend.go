@@ -21,8 +21,8 @@ func keep(vs []Verdict, v *Verdict, lent bool) []Verdict {
 	lad, fins := d.Ladder, d.Findings
 	*d = *v
 	if v.Ladder != nil {
-		if lad == nil { // room for the longest ladder: one allocation per slot
-			lad = &Ladder{Segments: make([]Segment, 0, LadderBefore+1+LadderAfter)}
+		if lad == nil {
+			lad = &Ladder{}
 		}
 		segs := append(lad.Segments[:0], v.Ladder.Segments...)
 		*lad = *v.Ladder
@@ -30,10 +30,9 @@ func keep(vs []Verdict, v *Verdict, lent bool) []Verdict {
 		d.Ladder = lad
 	}
 	if v.Findings != nil {
-		if fins == nil {
-			fins = make([]Finding, 0, max(len(v.Findings), 8))
+		if fins = append(fins[:0], v.Findings...); fins == nil {
+			fins = []Finding{}
 		}
-		fins = append(fins[:0], v.Findings...)
 		d.Findings = fins
 	}
 	return vs

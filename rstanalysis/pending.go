@@ -36,8 +36,8 @@ type pending struct {
 	synTrig     flows.Seen    // the SYN a refusal answers, when no RTT to the server was known
 	vendor      *vendorReason // a load balancer's reset reason (rules_vendor.go), nil: none
 	hosts       HostSnapshot
-	witness     Witness // Config.Witness
-	ref         uint32  // the connection's flows.Conn.Ref: its chain in Analyzer.byRef
+	lad         *draft // the ladder so far, made a Ladder when the verdict is emitted
+	ref         uint32 // the connection's flows.Conn.Ref: its chain in Analyzer.byRef
 
 	dir         flows.Side // the claimed sender
 	final       bool
@@ -48,9 +48,9 @@ type pending struct {
 	handshakeAn bool // the RST answers the handshake's final ACK
 	seqLive     bool // seq = the sender's SND.NXT on a RST+ACK: sent on a live socket
 	noTTLRef    bool // no packet of the sender to compare the TTL with (ttl.none)
-	// lend: Config.Lend. v.Findings and v.Ladder are then pd's own memory,
-	// kept when pd is recycled for a later RST; else they are the
-	// verdict's, and the next RST makes its own.
+	// lend: Config.Lend. v.Findings is then pd's own memory, kept when pd
+	// is recycled for a later RST, and v.Ladder the Analyzer's; else they
+	// are the verdict's.
 	lend bool
 }
 
@@ -61,7 +61,7 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 	pd := a.record()
 	pd.conn, pd.gen, pd.ref, pd.dir, pd.deadline, pd.idleGap = c, c.Gen(), c.Ref(), d, p.Time.Add(a.cfg.Grace), a.idleGap(c)
 	pd.rst = rstPacket{flags: p.Flags, mac: p.SrcMAC}
-	pd.witness, pd.lend = a.cfg.Witness, a.cfg.Lend
+	pd.lend = a.cfg.Lend
 	if snap != nil {
 		pd.hosts = *snap
 	}
@@ -84,13 +84,7 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 	pd.lone = sender.Packets == uint64(sender.RSTs) && peer.Packets == 0
 	v.Phase = phaseOf(c, d, p, pd.idleGap)
 	pd.relate(c, d, p)
-	if v.Ladder == nil {
-		v.Ladder = &Ladder{}
-		if pd.lend { // kept for later RSTs: room for the longest ladder at once
-			v.Ladder.Segments = make([]Segment, 0, LadderBefore+1+LadderAfter)
-		}
-	}
-	v.Ladder.start(c, d, p)
+	pd.lad.start(c, d, p)
 	for _, rule := range rstRules {
 		rule(pd, c, p)
 	}
@@ -103,7 +97,7 @@ func (a *Analyzer) newPending(c *flows.Conn, d flows.Side, p *capture.Packet, sn
 // its connection as it now is (nil when it has gone), and decides. A
 // verdict left unknown for want of a reference for its sender's TTL, or of
 // a clock for its refusal, is marked for hindsight (Config.Hindsight).
-func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
+func (pd *pending) finalize(c *flows.Conn, hindsight bool, w Witness) {
 	pd.final = true
 	pd.conn = nil
 	if c != nil {
@@ -114,7 +108,7 @@ func (pd *pending) finalize(c *flows.Conn, hindsight bool) {
 	for _, rule := range endRules {
 		rule(pd, c)
 	}
-	sworn := pd.hear()
+	sworn := pd.hear(w)
 	pd.decide()
 	pd.swear(sworn)
 	if hindsight && pd.v.Origin == OriginUnknown && (pd.noTTLRef || pd.waitsForClock()) {
@@ -159,7 +153,7 @@ func (a *Analyzer) record() *pending {
 		return pd
 	}
 	// most verdicts have 2 to 5 findings: one allocation instead of three or four
-	return &pending{fs: make(findings, 0, 5)}
+	return &pending{fs: make(findings, 0, 5), lad: newDraft()}
 }
 
 // maxFree bounds the pending records kept for reuse: more than a busy
@@ -170,26 +164,23 @@ const maxFree = 4096
 // refers to it any more: the verdict was not held for hindsight or a
 // revision (pd.v.held, which must be read before emit, for a reviser clears
 // it), and emit's contract is to copy what it keeps of the Verdict. pd is
-// reused with the memory of its findings in the making (pd.fs, whose texts
-// and frames the Findings copied) and, when Config.Lend lent them, of the
-// verdict's Findings and Ladder; else they are the verdict's. pd leaves its
-// connection's chain of verdicts first.
+// reused with the memory of its findings and its ladder in the making
+// (pd.fs, whose texts and frames the Findings copied, and pd.lad) and, when
+// Config.Lend lent them, of the verdict's Findings; else they are the
+// verdict's. pd leaves its connection's chain of verdicts first.
 func (a *Analyzer) recycle(pd *pending) {
 	a.unlink(pd)
 	if len(a.free) >= maxFree {
 		return
 	}
-	fs := pd.fs
+	fs, lad := pd.fs, pd.lad
 	clear(fs) // the texts and frames belong to the verdict emitted
 	var mem Verdict
 	if pd.lend {
 		clear(pd.v.Findings)
-		mem.Findings, mem.Ladder = pd.v.Findings[:0], pd.v.Ladder
-		if mem.Ladder != nil {
-			mem.Ladder.Segments = mem.Ladder.Segments[:0]
-		}
+		mem.Findings = pd.v.Findings[:0]
 	}
-	*pd = pending{v: mem, fs: fs[:0]}
+	*pd = pending{v: mem, fs: fs[:0], lad: lad}
 	a.free = append(a.free, pd)
 }
 

@@ -67,7 +67,7 @@ func (a after) String() string {
 // observe records a packet that follows the RST on its connection, sent by
 // side d.
 func (pd *pending) observe(d flows.Side, p *capture.Packet) {
-	pd.v.Ladder.after(d, p)
+	pd.lad.after(d, p)
 	if p.Flags&capture.RST != 0 {
 		if d == pd.dir && pd.followJump == 0 {
 			if j := flows.SeqDiff(pd.v.Seq, p.Seq); gfwStep(j) {

@@ -111,7 +111,7 @@ func NewSharded(cfg Config, n int, emit func(*Verdict)) *Sharded {
 	s := &Sharded{hosts: NewHosts(), hasher: flows.NewHasher(), emit: emit,
 		batch: make([]*batch, n), work: make([]chan *batch, n), free: make(chan *batch, (queueDepth+2)*n),
 		results: make(chan result, 2*queueDepth*n), queued: make([][][]Verdict, m), next: make([]int, m),
-		spare: make(chan []Verdict, 32*n), watermark: make([]uint64, m)}
+		spare: make(chan []Verdict, 16*n), watermark: make([]uint64, m)}
 	cfg.hasher = &s.hasher
 	if cfg.Hindsight > 0 { // the waiting happens here, beside the host table
 		cfg.heldOutside = true

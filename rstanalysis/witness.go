@@ -64,11 +64,11 @@ type Testimony struct {
 // own record of what it sent.
 const proof = 3.0
 
-// hear asks the witness, if any, about the verdict's RST, records what it
-// says as findings, and returns the testimony that proves who sent it (nil
-// when none does).
-func (pd *pending) hear() *Testimony {
-	if pd.witness == nil {
+// hear asks witness w (Config.Witness), if any, about the verdict's RST,
+// records what it says as findings, and returns the testimony that proves
+// who sent it (nil when none does).
+func (pd *pending) hear(w Witness) *Testimony {
+	if w == nil {
 		return nil
 	}
 	v := &pd.v
@@ -78,7 +78,7 @@ func (pd *pending) hear() *Testimony {
 		r.Src, r.Dst = v.Client, v.Server
 	}
 	var sworn *Testimony
-	for _, t := range pd.witness.Testify(&r) {
+	for _, t := range w.Testify(&r) {
 		w := 0.0
 		if t.Sent {
 			w = -proof
