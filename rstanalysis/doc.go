@@ -43,7 +43,9 @@
 // the phase and the reset event, decide.go origin, confidence and cause,
 // vantage.go the vantage point, ladder.go the segments around a RST that a
 // verdict carries for a sequence diagram, names.go the lists of origins,
-// causes and rules, pending.go a verdict in the making, analyzer.go the
+// causes and rules, pending.go a verdict in the making (and its record's
+// reuse once emitted), lend.go the copies of lent verdicts (Config.Lend)
+// that Sharded's chunks keep, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
 // workers, flush.go the end of the input (FlushBy: a deadline for a run
 // being stopped), hosts.go the cross-connection host table, witness.go evidence
