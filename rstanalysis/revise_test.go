@@ -2,6 +2,7 @@ package rstanalysis
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,8 +46,9 @@ func TestRevise(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pkts := build(tt.rstTTL, tt.delay, tt.later)
-			for _, sharded := range []bool{false, true} {
-				vs := reviseRun(pkts, Config{Revise: tt.revise}, sharded)
+			for i := range 4 { // by one Analyzer or two workers, with the Findings and Ladders lent or not
+				sharded, lend := i&1 != 0, i&2 != 0
+				vs := reviseRun(pkts, Config{Revise: tt.revise, Lend: lend}, sharded)
 				if sharded { // the workers' verdicts come out in batches: later, maybe settled
 					if last := vs[len(vs)-1]; last.Origin != tt.origins[len(tt.origins)-1] {
 						t.Errorf("sharded: last issue %v, want %v", last.Origin, tt.origins[len(tt.origins)-1])
@@ -69,7 +71,7 @@ func TestRevise(t *testing.T) {
 					}
 				}
 				// Offline, hindsight gives the revision's verdict at once.
-				hs := reviseRun(pkts, Config{Hindsight: tt.revise}, sharded)
+				hs := reviseRun(pkts, Config{Hindsight: tt.revise, Lend: lend}, sharded)
 				if last := vs[len(vs)-1]; tt.revise > 0 && (len(hs) != 1 || hs[0].Origin != last.Origin || hs[0].Cause != last.Cause) {
 					t.Errorf("sharded=%v: hindsight gives %+v, the last revision %v %v", sharded, hs, last.Origin, last.Cause)
 				}
@@ -109,7 +111,11 @@ func TestReviseBounded(t *testing.T) {
 // reviseRun analyses pkts with cfg, by one Analyzer or two workers.
 func reviseRun(pkts []capture.Packet, cfg Config, sharded bool) []Verdict {
 	var vs []Verdict
-	emit := func(v *Verdict) { vs = append(vs, *v) }
+	emit := func(v *Verdict) { // a copy of what is lent
+		c := *v
+		c.Findings = slices.Clone(v.Findings)
+		vs = append(vs, c)
+	}
 	var a interface {
 		Packet(*capture.Packet)
 		Flush()
