@@ -3,6 +3,7 @@ package rstanalysis
 import (
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/rstscope/rstscope/capture"
 	"github.com/rstscope/rstscope/flows"
@@ -66,6 +67,10 @@ const (
 // early (full), and the batches waiting for a worker take less memory.
 const headsCap = batchSize * capture.HeadLen / 2
 
+// claimAhead is how many parcels ahead of the one it writes add claims
+// lines of the batch (prefetchw2), and the payload room 64 bytes per parcel.
+const claimAhead = 6
+
 func newBatch() *batch {
 	return &batch{items: make([]parcel, 0, batchSize), heads: make([]byte, 0, headsCap)}
 }
@@ -86,6 +91,7 @@ func (b *batch) reset() {
 func (b *batch) add(p *capture.Packet, k *flows.Key, h uint64, snap *HostSnapshot) {
 	b.items = b.items[:len(b.items)+1]
 	it := &b.items[len(b.items)-1]
+	b.claim()
 	it.key, it.hash = *k, h
 	var bits uint8
 	if snap != nil {
@@ -118,6 +124,25 @@ func (b *batch) add(p *capture.Packet, k *flows.Key, h uint64, snap *HostSnapsho
 	it.headN, it.srcMAC, it.seq, it.ack, it.opts = uint16(p.HeadN), p.SrcMAC, p.Seq, p.Ack, p.Options
 	it.payLen, it.iface, it.frame, it.time = int32(p.PayloadLen), int32(p.Iface), p.Frame, p.Time
 	b.heads = append(b.heads, p.Head[:p.HeadN]...)
+}
+
+// claim asks for the lines add writes a few parcels later, and the payload
+// room beyond the bytes written, in a state this core may write. The worker
+// read them last, so a store to them waits for the line to leave the
+// worker's core; stores wait in the processor's store buffer, and with
+// every line of a batch coming from the other core the buffer fills and
+// stalls the reader (a profile shows it as time in the decoder's function
+// prologues). Claimed ahead, the lines arrive while the reader decodes.
+// Two workers ran 6% faster with it (docs/performance.md).
+func (b *batch) claim() {
+	if n := len(b.items) + claimAhead; n < cap(b.items) {
+		q := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b.items)), uintptr(n)*unsafe.Sizeof(parcel{}))
+		prefetchw2(q, unsafe.Add(q, 64))
+	}
+	if n := len(b.heads) + claimAhead*64; n+64 < cap(b.heads) {
+		q := unsafe.Add(unsafe.Pointer(unsafe.SliceData(b.heads)), n)
+		prefetchw2(q, unsafe.Add(q, 64))
+	}
 }
 
 // slim reports whether a parcel carries p: no tunnel, valid addresses
