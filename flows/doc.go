@@ -37,7 +37,8 @@
 // stream's first bytes, heads.go where they are kept and digest.go how they
 // are cut, app.go what they say (HTTP/1.x, TLS), table.go the table,
 // expire.go its expiry and eviction, list.go its lists, syn.go and shut.go
-// the compact records, slab.go their storage (huge_linux.go its huge
+// the compact records (histpack.go and shutkey.go how a closed one keeps its
+// history and key), slab.go their storage (huge_linux.go its huge
 // pages), key.go and index.go the
 // 5-tuple key and its hash index, nanos.go timestamps, history.go the
 // connection's history and conn_state in Zeek's words.
@@ -51,7 +52,7 @@
 // (digest.go). A half-open connection, a SYN and nothing back, is held in
 // a 96-byte record until its next packet (syn.go), so that a SYN flood
 // costs little; a closed connection quiet for Config.CompactAfter, whose
-// Hooks no longer need it whole, in a 192-byte record of what late packets
+// Hooks no longer need it whole, in a 104-byte record of what late packets
 // need (shut.go), until Config.ClosedTimeout after its last packet.
 // Connections expire after Config.IdleTimeout of capture time, and past
 // Config.MaxConns a closed one is evicted, else the oldest half-open one,

@@ -18,7 +18,8 @@ func (t *Table) expire(now Nanos) {
 		t.shrinkClosed(now)
 	}
 	for r, s := t.shuts.oldest(); r != 0 && now.Sub(s.last) > t.cfg.ClosedTimeout; r, s = t.shuts.oldest() {
-		t.dropShut(kindShut|handle(r), t.conns.Hash(&s.Key), now)
+		k := t.shuts.key(s)
+		t.dropShut(kindShut|handle(r), t.conns.Hash(&k), now)
 	}
 	for r, s := t.syns.oldest(); r != 0 && now.Sub(s.last) > t.cfg.IdleTimeout; r, s = t.syns.oldest() {
 		t.stats.Expired++
@@ -89,7 +90,7 @@ func (t *Table) fetchTail(l *list) {
 // dropShut removes compact closed record x with hash h, at now: expired if
 // its time is up, else because a SYN reuses its 5-tuple.
 func (t *Table) dropShut(x handle, h uint64, now Nanos) {
-	if now.Sub(t.shuts.hd(x.ref()).last) > t.cfg.ClosedTimeout {
+	if now.Sub(t.shuts.at(x.ref()).last) > t.cfg.ClosedTimeout {
 		t.stats.Expired++
 	}
 	t.conns.del(x, h)
@@ -107,7 +108,8 @@ func (t *Table) makeRoom() {
 	}
 	t.stats.Evicted++
 	if r, s := t.shuts.oldest(); r != 0 {
-		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
+		k := t.shuts.key(s)
+		t.conns.del(kindShut|handle(r), t.conns.Hash(&k))
 		t.shuts.drop(r)
 		return
 	}

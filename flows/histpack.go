@@ -116,24 +116,31 @@ func inlineTTLs(h *Half) bool {
 	return false
 }
 
-// shutStore is the table's compact closed records with the shutExts some
-// of them name.
+// shutStore is the table's compact closed records with the shutExts and
+// the Keys (shutkey.go) some of them name.
 type shutStore struct {
 	stubs[shut, *shut]
-	ext slab[shutExt]
+	ext  slab[shutExt]
+	keys slab[Key]
 }
 
-// drop unlinks record r and frees it and its shutExt.
+// drop unlinks record r and frees it, its shutExt and its Key.
 func (st *shutStore) drop(r uint32) {
-	if x, ok := st.at(r).hist.ext(); ok {
+	s := st.at(r)
+	if x, ok := s.hist.ext(); ok {
 		st.ext.release(x)
+	}
+	if s.bits&shutKeyExt != 0 {
+		st.keys.release(s.key.lo)
 	}
 	st.stubs.drop(r)
 }
 
-// keep records c's History and TTLs in s: in s itself when they fit (see
-// packHistory and inlineTTLs), else in a shutExt.
+// keep records c's key in s (putKey), and its History and TTLs: in s
+// itself when they fit (see packHistory and inlineTTLs), else in a
+// shutExt.
 func (st *shutStore) keep(s *shut, c *Conn) {
+	st.putKey(s, &c.Key)
 	w, hs, ok := packHistory(&c.Hist, s.isn, s.nxt, s.rstSeq)
 	if ok && inlineTTLs(&c.Half[Client]) && inlineTTLs(&c.Half[Server]) {
 		s.hist, s.hstate = w, hs

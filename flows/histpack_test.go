@@ -58,7 +58,8 @@ func TestShutKeepsHistory(t *testing.T) {
 				t.Errorf("kept in a shutExt: %v (%d live), want %v", ext, st.ext.live, tt.ext)
 			}
 			var got Conn
-			s.into(&got)
+			k := st.key(s)
+			s.into(&got, &k)
 			st.restore(s, &got)
 			if got.Hist != c.Hist {
 				t.Errorf("history %+v after the compact record, %+v before", got.Hist, c.Hist)

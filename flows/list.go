@@ -74,37 +74,41 @@ func (t *Table) settle(l *list) *Conn {
 	return t.at(l.tail)
 }
 
-// stubHead begins every compact record (syn.go, shut.go): the key where
-// Table.find reads it, the links of its kind's list, and what the table
-// needs to expire it. Compact records are never updated in place (a packet
+// stubLinks link a compact record into its kind's list (by ref).
+type stubLinks struct{ prev, next uint32 }
+
+// stubHead begins a half-open record (syn.go): the key where Table.find
+// reads it, the links of its kind's list, and what the table needs to
+// expire it. A closed record begins with the same in shutHead, its key
+// packed (shut.go). Compact records are never updated in place (a packet
 // turns one back into a Conn), so their lists are in the order the records
 // were made, the oldest at the tail.
 type stubHead struct {
-	Key        Key
-	prev, next uint32
-	bits       uint32 // the kind's flags
-	last       Nanos  // the connection's latest packet
-	id         uint64 // Conn.ID
+	Key Key
+	stubLinks
+	bits uint32 // the kind's flags
+	last Nanos  // the connection's latest packet
+	id   uint64 // Conn.ID
 }
 
 // stubs is a slab of compact records of one kind with their list.
 type stubs[T any, P interface {
 	*T
-	head() *stubHead
+	links() *stubLinks
 }] struct {
 	slab[T]
 	l list
 }
 
-func (s *stubs[T, P]) hd(r uint32) *stubHead { return P(s.at(r)).head() }
+func (s *stubs[T, P]) ln(r uint32) *stubLinks { return P(s.at(r)).links() }
 
 // add allocates a record and puts it at the front of the list.
 func (s *stubs[T, P]) add() (uint32, *T) {
 	r, rec := s.alloc()
-	h := P(rec).head()
+	h := P(rec).links()
 	h.next = s.l.head
 	if s.l.head != 0 {
-		s.hd(s.l.head).prev = r
+		s.ln(s.l.head).prev = r
 	}
 	s.l.head = r
 	if s.l.tail == 0 {
@@ -115,24 +119,24 @@ func (s *stubs[T, P]) add() (uint32, *T) {
 
 // drop unlinks record r and frees it.
 func (s *stubs[T, P]) drop(r uint32) {
-	h := s.hd(r)
+	h := s.ln(r)
 	if h.prev != 0 {
-		s.hd(h.prev).next = h.next
+		s.ln(h.prev).next = h.next
 	} else {
 		s.l.head = h.next
 	}
 	if h.next != 0 {
-		s.hd(h.next).prev = h.prev
+		s.ln(h.next).prev = h.prev
 	} else {
 		s.l.tail = h.prev
 	}
 	s.release(r)
 }
 
-// oldest returns the record at the tail, or 0 and nil.
-func (s *stubs[T, P]) oldest() (uint32, *stubHead) {
+// oldest returns the record at the tail and its ref, or 0 and nil.
+func (s *stubs[T, P]) oldest() (uint32, *T) {
 	if s.l.tail == 0 {
 		return 0, nil
 	}
-	return s.l.tail, s.hd(s.l.tail)
+	return s.l.tail, s.at(s.l.tail)
 }

@@ -29,8 +29,10 @@ func (t *Table) Prefetch(k *Key, h uint64) uint64 {
 		p := unsafe.Pointer(t.syns.at(r))
 		prefetch6(p, p, p, p, p, p)
 	case kindShut:
+		// A record of 104 bytes: the lines of its first and last bytes.
 		p := unsafe.Pointer(t.shuts.at(r))
-		prefetch6(p, p, p, p, p, p)
+		e := unsafe.Add(p, unsafe.Sizeof(shut{})-1)
+		prefetch6(p, e, p, p, p, p)
 	}
 	return uint64(s.h)
 }

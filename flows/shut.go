@@ -2,9 +2,10 @@ package flows
 
 import "time"
 
-// shut is a closed connection's compact record (128 bytes instead of a
-// 1,024-byte Conn, two cache lines; a few in a hundred also take a 72-byte
-// shutExt). A connection that is reset or closed by both sides, has
+// shut is a closed connection's compact record (104 bytes instead of a
+// 1,024-byte Conn; a few in a hundred also take a 72-byte shutExt, and one
+// that is not between two IPv4 addresses a 36-byte Key, shutkey.go). A
+// connection that is reset or closed by both sides, has
 // been quiet for Config.CompactAfter and that the Hooks no longer keep
 // (Hooks.Keep: no verdict of it undecided) is shrunk to one; it stays in
 // the table until Config.ClosedTimeout after its last packet, so that late
@@ -42,7 +43,7 @@ import "time"
 // Verdicts are the same as with the full Conn unless a RST arrives more
 // than CompactAfter after the connection's last packet.
 type shut struct {
-	stubHead // bits: the endpoints (endBits) and the shut* flags
+	shutHead // bits: the endpoints (endBits), the shut* flags and shutKeyExt
 	isn      [2]uint32
 	nxt      [2]uint32
 	ack      [2]uint32
@@ -60,7 +61,7 @@ type shut struct {
 	hstate   uint8 // the history's endpoint states (histpack.go)
 }
 
-func (s *shut) head() *stubHead { return &s.stubHead }
+func (s *shut) links() *stubLinks { return &s.stubLinks }
 
 // shut flags, after the endpoint bits. Per-side flags take two bits, the
 // client's first.
@@ -100,7 +101,7 @@ func (t *Table) shrink(c *Conn) {
 // from records c in s.
 func (s *shut) from(c *Conn) {
 	cl := &c.Half[Client]
-	s.Key, s.last, s.id = c.Key, c.LastTime, c.ID
+	s.last, s.id = c.LastTime, c.ID
 	s.bits = endBits(&c.Key, cl.Addr().Addr(), cl.port, c.Half[Server].Addr().Addr())
 	for d := Client; d <= Server; d++ {
 		h := &c.Half[d]
@@ -154,7 +155,8 @@ func sat32(d time.Duration) uint32 { return uint32(min(max(d, 0), 1<<32-1)) }
 func (t *Table) inflate(x handle, h uint64) *Conn {
 	s := t.shuts.at(x.ref())
 	c := t.alloc()
-	s.into(c)
+	k := t.shuts.key(s)
+	s.into(c, &k)
 	t.shuts.restore(s, c)
 	if s.has(shutTLS) {
 		// A handshake record's header and type: enough for isTLSHandshake.
@@ -170,13 +172,13 @@ func (t *Table) inflate(x handle, h uint64) *Conn {
 	return c
 }
 
-// into restores the Conn that s was made from, as far as s keeps it (see
-// shut). The times s keeps only as orders are set a few nanoseconds before
-// the last packet, in the order the rules compare them.
-func (s *shut) into(c *Conn) {
+// into restores the Conn that s, of key k, was made from, as far as s keeps
+// it (see shut). The times s keeps only as orders are set a few
+// nanoseconds before the last packet, in the order the rules compare them.
+func (s *shut) into(c *Conn, k *Key) {
 	last := s.last
-	c.Key, c.ID, c.LastTime, c.FirstTime = s.Key, s.id, last, last
-	client, server := endsOf(&s.Key, s.bits)
+	c.Key, c.ID, c.LastTime, c.FirstTime = *k, s.id, last, last
+	client, server := endsOf(k, s.bits)
 	c.setEnds(client, server)
 	c.Midstream, c.SYNMissed = s.has(shutMidstream), s.has(shutSYNMissed)
 	c.RSTs, c.Turns = int(s.rsts), int(s.turns)

@@ -24,7 +24,7 @@ type synRec struct {
 	ttl      uint8
 }
 
-func (s *synRec) head() *stubHead { return &s.stubHead }
+func (s *synRec) links() *stubLinks { return &s.stubLinks }
 
 const (
 	synHasIPID = 1 << (endBitsLen + iota)

@@ -91,7 +91,7 @@ type TableStats struct {
 // (heads.go), recycled through a free list, so the per-packet path
 // allocates nothing once the table has grown to its working size. A half-open connection (a SYN and nothing
 // back) is held in a 96-byte record until its next packet (syn.go), and a
-// closed one in a 128-byte record once quiet (shut.go). Records hold no
+// closed one in a 104-byte record once quiet (shut.go). Records hold no
 // pointers and link each other by ref, so their slabs are not scanned by
 // the garbage collector.
 type Table struct {
@@ -207,7 +207,7 @@ func (t *Table) lookup(p *capture.Packet, k *Key, h uint64) (*Conn, Side) {
 		// A SYN on a closed connection's 5-tuple starts a new one; a record
 		// past its time (its list is not in time order, see shrinkClosed)
 		// is gone.
-		if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN || now.Sub(t.shuts.hd(x.ref()).last) > t.cfg.ClosedTimeout {
+		if p.Flags&(capture.SYN|capture.ACK|capture.RST) == capture.SYN || now.Sub(t.shuts.at(x.ref()).last) > t.cfg.ClosedTimeout {
 			t.dropShut(x, h, now)
 		} else {
 			c = t.inflate(x, h)
@@ -240,21 +240,21 @@ func (t *Table) find(k *Key, h uint64) handle {
 		if s.x == 0 {
 			return 0
 		}
-		if s.h == tag && t.keyOf(s.x).equal(k) {
+		if s.h == tag && t.keyIs(s.x, k) {
 			return s.x
 		}
 	}
 }
 
-// keyOf returns the key of the record with handle x.
-func (t *Table) keyOf(x handle) *Key {
+// keyIs reports whether the key of the record with handle x is k.
+func (t *Table) keyIs(x handle, k *Key) bool {
 	switch x.kind() {
 	case kindConn:
-		return &t.full.at(x.ref()).Key
+		return t.full.at(x.ref()).Key.equal(k)
 	case kindSYN:
-		return &t.syns.at(x.ref()).Key
+		return t.syns.at(x.ref()).Key.equal(k)
 	}
-	return &t.shuts.at(x.ref()).Key
+	return t.shuts.keyIs(t.shuts.at(x.ref()), k)
 }
 
 // reincarnates reports whether SYN p starts a new connection on c's 5-tuple.
@@ -389,7 +389,8 @@ func (t *Table) Flush() {
 		t.syns.drop(r)
 	}
 	for r, s := t.shuts.oldest(); r != 0; r, s = t.shuts.oldest() {
-		t.conns.del(kindShut|handle(r), t.conns.Hash(&s.Key))
+		k := t.shuts.key(s)
+		t.conns.del(kindShut|handle(r), t.conns.Hash(&k))
 		t.shuts.drop(r)
 	}
 	// No Conn is left: the head store and its tag can go.

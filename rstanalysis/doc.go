@@ -48,7 +48,8 @@
 // that Sharded's chunks keep, analyzer.go the
 // connection table's hooks and the queue of verdicts, sharded.go the
 // workers, flush.go the end of the input (FlushBy: a deadline for a run
-// being stopped), hosts.go the cross-connection host table, witness.go evidence
+// being stopped), hosts.go the cross-connection host table (hosttab.go,
+// hostv4.go, hostv6.go and hostsyn.go its tables), witness.go evidence
 // from outside the capture (Config.Witness: the capturing host's kernel,
 // whose word that it sent a RST is proof and settles the verdict).
 //

@@ -17,17 +17,18 @@ import (
 // No table holds an entry's pointer (addresses as bytes, times as
 // flows.Nanos), so the garbage collector does not scan them: the tables
 // hold up to maxHosts hosts of a busy capture. Each is open-addressed
-// (hosttab.go, hostv4.go).
+// (hosttab.go, hostv4.go, hostv6.go).
 type Hosts struct {
 	// hosts4 holds the IPv4 addresses' entries with their IP ID profiles
-	// (56-byte records and 8-byte index slots), hosts6 the others' (48-byte
-	// slots); together they hold up to maxHosts entries.
+	// (56-byte records and 8-byte index slots), hosts6 the others' (40-byte
+	// records and 8-byte index slots); together they hold up to maxHosts
+	// entries.
 	hosts4 v4Table
-	hosts6 []tabSlot[[16]byte, hostPart]
+	hosts6 v6Table
 	// syns holds the SYNs awaiting their SYN-ACK, keyed by their 5-tuple's
-	// synHash (24-byte slots instead of 48 for the whole key): a SYN-ACK
-	// finds its SYN by the same hash.
-	syns []tabSlot[uint64, flows.Nanos]
+	// synHash (16-byte slots instead of 48 for the whole key): a SYN-ACK
+	// finds its SYN by the same hash (hostsyn.go).
+	syns synTable
 	// wanted holds the addresses a RST came from while the table knew
 	// nothing of them (or no RTT); learnts holds, for each, the first
 	// SYN or SYN-ACK seen from it since (hindsight.go). The first, not the
@@ -117,23 +118,21 @@ func (h *Hosts) Observe(p *capture.Packet) {
 	}
 	var rtt time.Duration
 	if p.Flags&capture.ACK == 0 {
-		if len(h.syns) >= maxHosts {
-			tabClear(&h.syns)
+		if h.syns.n >= maxHosts {
+			h.syns.clear()
 		}
 		k := flows.KeyOf(p)
-		sh := synHash(&k)
-		tabPut(&h.syns, sh, sh, flows.NanosOf(p.Time), synSelf)
-	} else if len(h.syns) > 0 {
+		h.syns.put(synHash(&k), flows.NanosOf(p.Time))
+	} else if h.syns.n > 0 {
 		k := flows.KeyOf(p)
-		sh := synHash(&k)
-		if t, ok := tabTake(&h.syns, sh, sh, synSelf); ok {
+		if t, ok := h.syns.take(synHash(&k)); ok {
 			rtt = flows.NanosOf(p.Time).Sub(t)
 		}
 	}
 	h.observePath(p, rtt)
-	if !ok && h.hosts4.hosts+len(h.hosts6) >= maxHosts {
+	if !ok && h.hosts4.hosts+h.hosts6.n >= maxHosts {
 		h.hosts4.clearHosts() // the records move
-		tabClear(&h.hosts6)
+		h.hosts6.clear()
 		rec = nil
 	}
 	if rtt == 0 && ok {
@@ -147,7 +146,7 @@ func (h *Hosts) Observe(p *capture.Packet) {
 		h.hosts4.putHost(v4Key(p.Src), rec, packHost(&info))
 	} else {
 		k := p.Src.As16()
-		tabPut(&h.hosts6, k, v6Hash(&k), packHost(&info), v6Hash)
+		h.hosts6.put(&k, packHost(&info))
 	}
 	if len(h.wanted) > 0 {
 		src := addrOf(p.Src)
@@ -226,7 +225,7 @@ func (h *Hosts) host(a netip.Addr) (hostInfo, bool) {
 		return hostInfo{}, false
 	}
 	k := a.As16()
-	hp, _ := tabGet(h.hosts6, k, v6Hash(&k))
+	hp, _ := h.hosts6.get(&k)
 	return hp.info()
 }
 

@@ -63,8 +63,8 @@ func TestHostsObserve(t *testing.T) {
 	if s := h.Snapshot(&capture.Packet{Src: mapped, Dst: cl}); s.srcOK {
 		t.Errorf("%v found as %v: %+v", mapped, sv, s.src)
 	}
-	if len(h.syns) != 0 {
-		t.Errorf("%d SYNs still await a SYN-ACK", len(h.syns))
+	if h.syns.n != 0 {
+		t.Errorf("%d SYNs still await a SYN-ACK", h.syns.n)
 	}
 }
 
@@ -101,7 +101,7 @@ func TestHostsBound(t *testing.T) {
 			t.Errorf("%v still known past the bound", addr(i))
 		}
 	}
-	if n := h.hosts4.hosts + len(h.hosts6); n != 1 {
+	if n := h.hosts4.hosts + h.hosts6.n; n != 1 {
 		t.Errorf("%d addresses after the fresh start, want 1", n)
 	}
 }

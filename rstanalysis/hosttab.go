@@ -8,7 +8,7 @@ import (
 	"github.com/rstscope/rstscope/flows"
 )
 
-// The host tables (Hosts.hosts6, syns, wanted, learnts; and paths) are open-addressed
+// The host tables (Hosts.wanted, learnts; and paths) are open-addressed
 // tables with linear probing: a slice over its whole capacity (a power of
 // two, at most 3/4 full) whose length counts the entries.
 // A slot holds no pointer, so the collector does not scan the tables, and a
@@ -136,9 +136,6 @@ func v4Key(a netip.Addr) uint32 {
 	b := a.As4()
 	return binary.BigEndian.Uint32(b[:])
 }
-
-// synSelf is the hash of a key that is a hash already (Hosts.syns).
-func synSelf(h *uint64) uint64 { return *h }
 
 // synHash hashes a connection's key to 64 bits (wyhash's multiply-and-fold
 // steps, then tabMix), so that two 5-tuples awaiting a SYN-ACK at once
