@@ -45,10 +45,11 @@
 // verdict carries for a sequence diagram, names.go the lists of origins,
 // causes and rules, pending.go a verdict in the making (and its record's
 // reuse once emitted), lend.go the copies of lent verdicts (Config.Lend)
-// that Sharded's chunks keep, analyzer.go the
-// connection table's hooks and the queue of verdicts, sharded.go the
-// workers, flush.go the end of the input (FlushBy: a deadline for a run
-// being stopped), hosts.go the cross-connection host table (hosttab.go,
+// that Sharded's chunks keep, analyzer.go the connection table's hooks
+// and the queue of verdicts, sharded.go the workers (handover.go the
+// batches they are handed, prefetchw_*.go the claim on a batch's lines
+// before they are written), flush.go the end of the input (FlushBy: a
+// deadline for a run being stopped), hosts.go the cross-connection host table (hosttab.go,
 // hostv4.go, hostv6.go and hostsyn.go its tables), witness.go evidence
 // from outside the capture (Config.Witness: the capturing host's kernel,
 // whose word that it sent a RST is proof and settles the verdict).
