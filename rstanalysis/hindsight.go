@@ -45,23 +45,7 @@ type slot struct {
 }
 
 // keep copies the Findings and the Ladder of s.v into s's own memory.
-func (s *slot) keep() {
-	if l := s.v.Ladder; l != nil {
-		if s.lad == nil {
-			s.lad = &Ladder{}
-		}
-		segs := append(s.lad.Segments[:0], l.Segments...)
-		*s.lad = *l
-		s.lad.Segments = segs
-		s.v.Ladder = s.lad
-	}
-	if s.v.Findings != nil {
-		if s.fins = append(s.fins[:0], s.v.Findings...); s.fins == nil {
-			s.fins = []Finding{}
-		}
-		s.v.Findings = s.fins
-	}
-}
+func (s *slot) keep() { s.lad, s.fins = ownLent(&s.v, s.lad, s.fins) }
 
 // maxHeld bounds the verdicts that wait for hindsight.
 const maxHeld = 1024

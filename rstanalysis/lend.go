@@ -20,22 +20,30 @@ func keep(vs []Verdict, v *Verdict, lent bool) []Verdict {
 	d := &vs[n]
 	lad, fins := d.Ladder, d.Findings
 	*d = *v
-	if v.Ladder != nil {
+	ownLent(d, lad, fins)
+	return vs
+}
+
+// ownLent points v's Ladder and Findings, lent, at copies of them in the
+// memory of lad and fins (new memory where nil or too small), and returns
+// that memory for the next verdict.
+func ownLent(v *Verdict, lad *Ladder, fins []Finding) (*Ladder, []Finding) {
+	if l := v.Ladder; l != nil {
 		if lad == nil {
 			lad = &Ladder{}
 		}
-		segs := append(lad.Segments[:0], v.Ladder.Segments...)
-		*lad = *v.Ladder
+		segs := append(lad.Segments[:0], l.Segments...)
+		*lad = *l
 		lad.Segments = segs
-		d.Ladder = lad
+		v.Ladder = lad
 	}
 	if v.Findings != nil {
 		if fins = append(fins[:0], v.Findings...); fins == nil {
 			fins = []Finding{}
 		}
-		d.Findings = fins
+		v.Findings = fins
 	}
-	return vs
+	return lad, fins
 }
 
 // spareChunk returns a chunk the merge is done with, with the memory of
