@@ -77,15 +77,6 @@ func renderTable(md bool, header []string, rows [][]string, footer []string, ali
 	return b.String()
 }
 
-// cellWidth is the display width of the widest line of a cell.
-func cellWidth(s string) int {
-	w := 0
-	for line := range strings.SplitSeq(s, "\n") {
-		w = max(w, twwidth.Width(line))
-	}
-	return w
-}
-
 // truncate shortens s to at most width display columns, ending in "…".
 func truncate(s string, width int) string {
 	if twwidth.Width(s) <= width {

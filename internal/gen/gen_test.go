@@ -72,20 +72,19 @@ func TestDeterministic(t *testing.T) {
 
 // pkt is what the tests need of one decoded frame.
 type pkt struct {
-	frame     int
-	ts        time.Time
-	flow      string // canonical 5-tuple
-	src       string
-	v6        bool
-	ttl       uint8
-	id        uint16
-	df        bool
-	flags     uint8
-	seq, ack  uint32
-	win       uint16
-	opts      int
-	payload   []byte
-	hasOption bool
+	frame    int
+	ts       time.Time
+	flow     string // canonical 5-tuple
+	src      string
+	v6       bool
+	ttl      uint8
+	id       uint16
+	df       bool
+	flags    uint8
+	seq, ack uint32
+	win      uint16
+	opts     int
+	payload  []byte
 }
 
 func (p *pkt) is(f uint8) bool { return p.flags&f == f }

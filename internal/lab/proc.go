@@ -131,12 +131,3 @@ func (p *proc) stop(sig syscall.Signal) {
 	}
 }
 
-// exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
