@@ -130,4 +130,3 @@ func (p *proc) stop(sig syscall.Signal) {
 		<-p.done
 	}
 }
-
