@@ -101,16 +101,15 @@ for ((r = 1; r <= rounds; r++)); do
 	log "round $r/$rounds: rstscope full ${t[rs.full]##* } pair ${t[rs.pair]##* }, -j1 ${t[j1]##* } -j2 ${t[j2]##* }; lean tracker full ${t[fl.full]##* } pair ${t[fl.pair]##* } s"
 done
 
-# med "a b c": the median; ratios "a b c" "x y z": the per-round a/x, as "median (min–max)".
-med() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
-ratios() {
-	paste <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) | awk '{print $1 / $2}' | sort -g |
-		awk '{v[NR]=$1} END {printf "%.2f× (%.2f–%.2f)", v[int((NR+1)/2)], v[1], v[NR]}'
-}
+# col "a b c": one time a line. med "a b c": the median. spread: the median,
+# minimum and maximum of the numbers on standard input, as "median× (min–max)".
+# ratios "a b c" "x y z": the per-round a/x, spread.
+col() { tr ' ' '\n' <<<"$1" | grep .; }
+med() { col "$1" | sort -g | awk '{v[NR]=$1} END {printf "%.2f", v[int((NR+1)/2)]}'; }
+spread() { sort -g | awk '{v[NR]=$1} END {printf "%.2f× (%.2f–%.2f)", v[int((NR+1)/2)], v[1], v[NR]}'; }
+ratios() { paste <(col "$1") <(col "$2") | awk '{print $1 / $2}' | spread; }
 slower() { # per round: pair over the slower half alone
-	paste <(tr ' ' '\n' <<<"$1" | grep .) <(tr ' ' '\n' <<<"$2" | grep .) <(tr ' ' '\n' <<<"$3" | grep .) |
-		awk '{m = $2 > $3 ? $2 : $3; print $1 / m}' | sort -g |
-		awk '{v[NR]=$1} END {printf "%.2f× (%.2f–%.2f)", v[int((NR+1)/2)], v[1], v[NR]}'
+	paste <(col "$1") <(col "$2") <(col "$3") | awk '{m = $2 > $3 ? $2 : $3; print $1 / m}' | spread
 }
 
 echo

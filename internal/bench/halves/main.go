@@ -53,7 +53,10 @@ func split(in string, out []string) (n [2]int, err error) {
 		return n, err
 	}
 	defer src.Close()
-	fs := src.(capture.FrameSource)
+	fs, ok := src.(capture.FrameSource)
+	if !ok {
+		return n, fmt.Errorf("%s: the reader does not keep its frames", in)
+	}
 	var w [2]*pcapgo.Writer
 	var bw [2]*bufio.Writer
 	for i, name := range out {
